@@ -1,0 +1,102 @@
+"""Reference baselines, defined exactly as in DESIGN.md so results can be checked.
+
+"Revealed so far" means rows with start at or before the last revealed step.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from replay.history import History
+from replay.step import Step
+
+from .base import Learner, grow, known, positions
+
+
+class Random(Learner):
+    """Uniformly random scores, drawn from a generator seeded with ``seed``."""
+
+    def reset(self) -> None:
+        self.rng_ = np.random.default_rng(self.seed)
+
+    def score(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        return self.rng_.random((len(users), len(candidates)))
+
+
+class Popularity(Learner):
+    """A streamer's score is the number of its rows revealed so far."""
+
+    def reset(self) -> None:
+        self.rows_ = np.zeros(0, np.int64)
+
+    def observe(self, step: Step) -> None:
+        self.rows_ = step.history.streamer_rows()
+
+    def score(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        return known(self.rows_, candidates)[None, :]
+
+
+class DecayedPopularity(Learner):
+    """Popularity where a row started ``a`` steps ago counts ``0.5 ** (a / half_life)``.
+
+    Parameters
+    ----------
+    half_life
+        Steps after which a row counts half (144 steps = one day).
+    """
+
+    def __init__(self, *, half_life: float = 144.0, seed: int = 0) -> None:
+        super().__init__(seed=seed)
+        self.half_life = half_life
+
+    def reset(self) -> None:
+        self.weight_ = np.zeros(0)
+        self.t_ = 0
+
+    def observe(self, step: Step) -> None:
+        self.weight_ = grow(self.weight_, step.n_streamers)
+        self.weight_ *= 0.5 ** ((step.t - self.t_) / self.half_life)
+        np.add.at(self.weight_, step.started.streamer, 1.0)
+        self.t_ = step.t
+
+    def score(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        return known(self.weight_, candidates)[None, :]
+
+
+class _PersonalThenPopular(Learner):
+    """Score = personal(u, s) * (R + 1) + pop(s), where personal is a non-negative integer
+    per (user, streamer) pair and R the number of rows revealed so far. Since pop <= R, this
+    ranks by personal first and breaks ties by popularity, exactly as with R = the log's row
+    count, without knowing the future."""
+
+    def reset(self) -> None:
+        self.history_ = History()
+
+    def observe(self, step: Step) -> None:
+        self.history_ = step.history
+
+    def personal(self, counts: np.ndarray, last_start: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def score(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        history = self.history_
+        scores = np.tile(known(history.streamer_rows(), candidates), (len(users), 1))
+        owner, streamer, counts, last = history.user_pairs(users)
+        column = positions(candidates, streamer)
+        live = column >= 0
+        scores[owner[live], column[live]] += (
+            self.personal(counts[live], last[live]) * float(history.n_rows + 1))
+        return scores
+
+
+class Repeat(_PersonalThenPopular):
+    """``count_u(s) * (R + 1) + pop(s)``: the user's own history first, popularity second."""
+
+    def personal(self, counts: np.ndarray, last_start: np.ndarray) -> np.ndarray:
+        return counts
+
+
+class RecentRepeat(_PersonalThenPopular):
+    """The streamers the user watched most recently first (by last start), then popularity."""
+
+    def personal(self, counts: np.ndarray, last_start: np.ndarray) -> np.ndarray:
+        return last_start + 1

@@ -1,0 +1,51 @@
+"""Small vectorised array helpers shared by the engine and the learners."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ranges ``[lo[i], hi[i])``: (i, value) for every value in them, grouped by i.
+
+    >>> expand_ranges(np.array([3, 0]), np.array([5, 1]))
+    (array([0, 0, 1]), array([3, 4, 0]))
+    """
+    lo = np.asarray(lo, np.int64)
+    lengths = np.asarray(hi, np.int64) - lo
+    owner = np.repeat(np.arange(len(lo), dtype=np.int64), lengths)
+    first = np.cumsum(lengths) - lengths
+    return owner, lo[owner] + (np.arange(len(owner), dtype=np.int64) - first[owner])
+
+
+def positions(candidates: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Position of each item in ``candidates`` (sorted, distinct), or -1 where absent.
+
+    >>> positions(np.array([2, 5, 9]), np.array([5, 3, 9, 10]))
+    array([ 1, -1,  2, -1])
+    """
+    if len(candidates) == 0:
+        return np.full(len(items), -1, np.int64)
+    pos = np.minimum(np.searchsorted(candidates, items), len(candidates) - 1)
+    return np.where(candidates[pos] == items, pos, -1)
+
+
+def known(values: np.ndarray, ids: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """``values[ids]`` as floats, with ``fill`` for ids past the end (not seen yet).
+
+    >>> known(np.array([4, 7]), np.array([1, 2]))
+    array([7., 0.])
+    """
+    out = np.full(len(ids), fill, dtype=np.float64)
+    seen = ids < len(values)
+    out[seen] = values[ids[seen]]
+    return out
+
+
+def grow(values: np.ndarray, size: int, fill: float = 0.0) -> np.ndarray:
+    """``values`` extended with ``fill`` to at least ``size`` rows (ids learnt of late);
+    capacity doubles so that growing one id at a time stays cheap."""
+    if len(values) >= size:
+        return values
+    grown = np.full((max(size, 2 * len(values)),) + values.shape[1:], fill, dtype=values.dtype)
+    grown[: len(values)] = values
+    return grown
