@@ -17,6 +17,19 @@ def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return owner, lo[owner] + (np.arange(len(owner), dtype=np.int64) - first[owner])
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values: one sort and a comparison (much faster than ``np.unique``
+    on large integer arrays in recent numpy).
+
+    >>> distinct(np.array([3, 1, 3, 2]))
+    array([1, 2, 3])
+    """
+    ordered = np.sort(values)
+    keep = np.ones(len(ordered), dtype=bool)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    return ordered[keep]
+
+
 def positions(candidates: np.ndarray, items: np.ndarray) -> np.ndarray:
     """Position of each item in ``candidates`` (sorted, distinct), or -1 where absent.
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import expand_ranges
+from .arrays import distinct, expand_ranges
 from .data import Log
 
 
@@ -35,7 +35,7 @@ class Availability:
         n_users, n_streamers = np.int64(log.n_users), np.int64(log.n_streamers)
         keys = (steps * n_streamers + log.streamer[rows]) * n_users + log.user[rows]
         del rows, steps
-        keys = np.unique(keys)  # one sort: distinct (step, streamer, user)
+        keys = distinct(keys)  # one sort: distinct (step, streamer, user)
         keys //= n_users  # (step, streamer), still sorted
         first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         viewers = np.diff(np.r_[first, len(keys)]).astype(np.int32)

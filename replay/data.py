@@ -5,18 +5,18 @@ steps ``start <= t < stop`` (ten-minute steps, half-open). Users and streamers g
 order of first appearance in time (ties broken by position in the file), so a log cut at any
 step maps every earlier id exactly as the whole log does. Rows are kept sorted the same way.
 
->>> from replay.data import load_log, default_data_path
->>> log = load_log(default_data_path(), cache=False)
->>> log.n_rows, log.n_users, log.n_streamers
-(52136, 2200, 10596)
+>>> log = read_csv(default_data_path())
+>>> log.n_rows, log.n_users, log.n_streamers, log.n_steps
+(52141, 2151, 4705, 6148)
 """
 from __future__ import annotations
 
 import csv
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from .arrays import distinct, positions
 from .errors import LogFormatError
+
+if TYPE_CHECKING:
+    from .availability import Availability
 
 COLUMNS = ("user", "stream", "streamer", "start", "stop")
 STEPS_PER_DAY = 144
@@ -118,6 +122,12 @@ class Log:
             columns = [c.filter(pa.array(keep)) for c in columns]
         return _encode(*columns, source=source, skipped=dict(skipped))
 
+    @cached_property
+    def availability(self) -> "Availability":
+        """The availability index of this log, built on first use (see replay.availability)."""
+        from .availability import Availability
+        return Availability.build(self)
+
     def cut(self, step: int) -> "Log":
         """The log as it would be at ``step``: rows starting at or after it dropped, stops clipped."""
         keep = self.start < step
@@ -164,28 +174,56 @@ def _reason_kind(reason: str) -> str:
     return reason.split(":")[0]
 
 
+def _dense_ids(column: pa.Array, order: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """Dense ids of ``column`` numbered by first appearance in ``order``, and their names."""
+    encoded = pc.dictionary_encode(column)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)[order]
+    first = np.empty(len(encoded.dictionary), np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # last write wins: first position
+    by_appearance = np.argsort(first)
+    renumber = np.empty_like(by_appearance)
+    renumber[by_appearance] = np.arange(len(by_appearance))
+    return renumber[codes].astype(np.int32), encoded.dictionary.take(pa.array(by_appearance))
+
+
+def _duplicates(user: np.ndarray, streamer: np.ndarray, start: np.ndarray, stop: np.ndarray,
+                stream: pa.Array) -> np.ndarray:
+    """Mask of rows that repeat an earlier row exactly (all five fields).
+
+    Only rows sharing (user, streamer, start) with another row can be duplicates; those few
+    are compared in full."""
+    key = (user.astype(np.int64) * (int(streamer.max()) + 1) + streamer) \
+        * (int(start.max()) + 1) + start
+    ordered = np.sort(key)
+    repeated = distinct(ordered[1:][ordered[1:] == ordered[:-1]])
+    suspects = np.flatnonzero(positions(repeated, key) >= 0)
+    duplicate = np.zeros(len(user), dtype=bool)
+    if len(suspects):
+        frame = pd.DataFrame({"key": key[suspects], "stop": stop[suspects],
+                              "stream": stream.take(pa.array(suspects)).to_pandas()})
+        duplicate[suspects] = frame.duplicated().to_numpy()
+    return duplicate
+
+
 def _encode(user: pa.Array, stream: pa.Array, streamer: pa.Array, start: pa.Array,
             stop: pa.Array, *, source: str, skipped: dict[str, int]) -> Log:
-    """Sort rows by (start, position), drop exact duplicates, and map ids densely."""
+    """Sort rows by (start, position), map ids densely, and drop exact duplicates."""
     if len(user) == 0:
         raise LogFormatError(f"{source}: no rows")
-    starts = np.asarray(start.to_numpy(zero_copy_only=False), dtype=np.int64)
+    starts = start.to_numpy(zero_copy_only=False).astype(np.int32)
     order = np.argsort(starts, kind="stable")
-    take = pa.array(order)
-    codes = [pc.dictionary_encode(col.take(take)) for col in (user, stream, streamer)]
-    user_codes, stream_codes, streamer_codes = (
-        c.indices.to_numpy(zero_copy_only=False).astype(np.int32) for c in codes)
-    starts = starts[order].astype(np.int32)
-    stops = np.asarray(stop.to_numpy(zero_copy_only=False))[order].astype(np.int32)
-    duplicate = pd.DataFrame({"u": user_codes, "b": stream_codes, "s": streamer_codes,
-                              "t0": starts, "t1": stops}).duplicated().to_numpy()
+    user_codes, user_names = _dense_ids(user, order)
+    streamer_codes, streamer_names = _dense_ids(streamer, order)
+    starts = starts[order]
+    stops = stop.to_numpy(zero_copy_only=False).astype(np.int32)[order]
+    duplicate = _duplicates(user_codes, streamer_codes, starts, stops, stream.take(pa.array(order)))
     n_duplicates = int(duplicate.sum())
     if n_duplicates:
         keep = ~duplicate
         user_codes, streamer_codes = user_codes[keep], streamer_codes[keep]
         starts, stops = starts[keep], stops[keep]
     return Log(user=user_codes, streamer=streamer_codes, start=starts, stop=stops,
-               user_names=codes[0].dictionary, streamer_names=codes[2].dictionary,
+               user_names=user_names, streamer_names=streamer_names,
                source=source, report=LoadReport(duplicates=n_duplicates, skipped=skipped))
 
 

@@ -67,7 +67,7 @@ def replay(log: Log, learner: Learner, *, protocol: str = "starts", availability
     if not 0 <= a < b <= T:
         raise ReplayError(f"window [{a}, {b}) is not inside the log's steps [0, {T})")
     evaluator = PROTOCOLS[protocol](availability) if protocol == "starts" else PROTOCOLS[protocol]()
-    index = index if index is not None else Availability.build(log)
+    index = index if index is not None else log.availability
     evaluated = users if users is not None else np.ones(log.n_users, dtype=bool)
 
     began = time.perf_counter()

@@ -1,0 +1,101 @@
+"""Caching parsed logs, so that a second run on the same file skips CSV parsing.
+
+The cache lives in a per-user folder (``$LIVEREPLAY_CACHE``, else ``$XDG_CACHE_HOME/livereplay``,
+else ``~/.cache/livereplay``), keyed by a hash of the file's bytes and the parse options: a
+changed file is a different key, so a stale entry is never read.
+
+>>> from replay.data import default_data_path
+>>> log = load_log(default_data_path(), cache=False)
+>>> log.n_rows
+52141
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.feather as feather
+
+from .availability import Availability
+from .data import Log, LoadReport, read_csv
+
+CACHE_FORMAT = 1
+
+
+def cache_root(override: str | Path | None = None) -> Path:
+    """The cache folder: ``override``, ``$LIVEREPLAY_CACHE``, or the user's cache folder."""
+    if override:
+        return Path(override)
+    if os.environ.get("LIVEREPLAY_CACHE"):
+        return Path(os.environ["LIVEREPLAY_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "livereplay"
+
+
+def file_digest(path: str | Path) -> str:
+    """BLAKE2 hash of a file's bytes (hex), read in 8 MB blocks."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while block := f.read(1 << 23):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_log(path: str | Path, *, skip_bad_rows: bool = False, cache: bool = True,
+             cache_dir: str | Path | None = None) -> Log:
+    """Read a log file through the cache; its availability index comes cached with it."""
+    path = Path(path)
+    if not cache or not path.is_file():
+        return read_csv(path, skip_bad_rows=skip_bad_rows)
+    entry = cache_root(cache_dir) / (
+        f"{file_digest(path)}-{'skip' if skip_bad_rows else 'strict'}-v{CACHE_FORMAT}")
+    if entry.is_dir():
+        try:
+            return _read_entry(entry, source=str(path))
+        except (OSError, ValueError, KeyError) as error:
+            warnings.warn(f"ignoring unreadable cache entry {entry}: {error}", stacklevel=2)
+    log = read_csv(path, skip_bad_rows=skip_bad_rows)
+    try:
+        _write_entry(entry, log)
+    except OSError as error:
+        warnings.warn(f"could not write the cache in {entry.parent}: {error}", stacklevel=2)
+    return log
+
+
+def _write_entry(entry: Path, log: Log) -> None:
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".writing-"))
+    try:
+        index = log.availability
+        np.savez(staging / "arrays.npz", user=log.user, streamer=log.streamer, start=log.start,
+                 stop=log.stop, offsets=index.offsets, streamers=index.streamers,
+                 viewers=index.viewers)
+        feather.write_feather(pa.table({"name": log.user_names}), staging / "users.arrow")
+        feather.write_feather(pa.table({"name": log.streamer_names}), staging / "streamers.arrow")
+        (staging / "report.json").write_text(json.dumps(
+            {"duplicates": log.report.duplicates, "skipped": log.report.skipped}))
+        os.replace(staging, entry)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not entry.is_dir():  # another process may have written it first
+            raise
+
+
+def _read_entry(entry: Path, *, source: str) -> Log:
+    with np.load(entry / "arrays.npz") as arrays:
+        a = {name: arrays[name] for name in arrays.files}
+    report = json.loads((entry / "report.json").read_text())
+    log = Log(user=a["user"], streamer=a["streamer"], start=a["start"], stop=a["stop"],
+              user_names=feather.read_table(entry / "users.arrow").column("name").combine_chunks(),
+              streamer_names=feather.read_table(entry / "streamers.arrow")
+              .column("name").combine_chunks(),
+              source=source, report=LoadReport(**report))
+    log.__dict__["availability"] = Availability(a["offsets"], a["streamers"], a["viewers"])
+    return log

@@ -1,0 +1,60 @@
+"""An independent, deliberately naive implementation of DESIGN.md's protocols and the
+`pop` and `repeat` baselines, written from the definitions with pandas filters per step and
+Python loops per event. Slow, obviously correct; the engine must agree with it exactly."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+
+def _scores(revealed: pd.DataFrame, user: int, learner: str, n_rows_in_log: int) -> dict:
+    pop = revealed.streamer.value_counts().to_dict()
+    if learner == "pop":
+        return pop
+    own = revealed[revealed.user == user].streamer.value_counts().to_dict()
+    return {s: own.get(s, 0) * (n_rows_in_log + 1) + pop.get(s, 0)
+            for s in set(pop) | set(own)}
+
+
+def _rank(scores: dict, candidates: set, targets: set) -> float:
+    live_targets = targets & candidates
+    if not live_targets:
+        return math.inf
+    best = max(scores.get(s, 0) for s in live_targets)
+    return float(sum(1 for c in candidates - targets if scores.get(c, 0) >= best))
+
+
+def starts(rows: pd.DataFrame, learner: str, window: tuple[int, int],
+           availability: str = "log") -> list[tuple[int, float, bool]]:
+    """(step, rank, repeat) of every session start in the window, in log order."""
+    out = []
+    for t in range(max(window[0], 1), window[1]):
+        live = rows[(rows.start <= t) & (rows.stop > t)]
+        revealed = rows[rows.start <= t - 1]
+        for row in rows[rows.start == t].itertuples():
+            candidates = set(live.streamer)
+            if availability == "others":
+                viewers = live.groupby("streamer").user.agg(set)
+                candidates = {s for s in candidates if viewers[s] != {row.user}}
+            scores = _scores(revealed, row.user, learner, len(rows))
+            repeat = bool(((revealed.user == row.user) & (revealed.streamer == row.streamer)).any())
+            out.append((t, _rank(scores, candidates, {row.streamer}), repeat))
+    return out
+
+
+def next_step(rows: pd.DataFrame, learner: str,
+              window: tuple[int, int]) -> list[tuple[int, float, bool]]:
+    """(step, rank, continuing) of every (step, user watching at step+1), by step then user."""
+    out = []
+    n_steps = int(rows.stop.max())
+    for t in range(window[0], min(window[1], n_steps - 1)):
+        now = rows[(rows.start <= t) & (rows.stop > t)]
+        after = rows[(rows.start <= t + 1) & (rows.stop > t + 1)]
+        revealed = rows[rows.start <= t]
+        for user in sorted(set(after.user)):
+            targets = set(after[after.user == user].streamer)
+            scores = _scores(revealed, user, learner, len(rows))
+            continuing = bool(targets & set(now[now.user == user].streamer))
+            out.append((t, _rank(scores, set(now.streamer), targets), continuing))
+    return out
