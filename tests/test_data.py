@@ -1,0 +1,119 @@
+"""Loading logs: layout, dense ids, validation with file/line/reason, duplicates, cache."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from replay.cache import load_log
+from replay.data import Log, read_csv
+from replay.errors import LogFormatError
+from tests.conftest import small_logs
+
+
+def write(tmp_path, text, name="log.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_sample_matches_the_seed_notebook_layout(sample_log):
+    assert (sample_log.n_rows, sample_log.n_steps) == (52141, 6148)
+    assert np.all(np.diff(sample_log.start) >= 0)
+    assert np.all(sample_log.stop > sample_log.start)
+    assert sample_log.report.duplicates == 0
+
+
+def test_ids_are_dense_in_order_of_first_appearance_in_time(tmp_path):
+    path = write(tmp_path, "zed,1,late,5,6\nann,2,early,1,3\nbob,3,late,1,2\nann,4,mid,3,4\n")
+    log = read_csv(path)
+    assert log.user_names.to_pylist() == ["ann", "bob", "zed"]  # start 1, 1 (file order), 5
+    assert log.streamer_names.to_pylist() == ["early", "late", "mid"]
+    assert log.user.tolist() == [0, 1, 0, 2]
+    assert log.start.tolist() == [1, 1, 3, 5]
+
+
+def test_header_line_and_string_ids_are_accepted(tmp_path):
+    with_header = read_csv(write(tmp_path, "user,stream,streamer,start,stop\na,1,x,0,2\n", "h.csv"))
+    without = read_csv(write(tmp_path, "a,1,x,0,2\n", "n.csv"))
+    assert with_header.n_rows == without.n_rows == 1
+    assert with_header.user_names.to_pylist() == ["a"]
+
+
+@pytest.mark.parametrize("text,line,reason", [
+    ("1,1,a,0,2\n1,2,b,x,4\n", 2, "non-integer time: start 'x'"),
+    ("1,1,a,0,2\n1,2,b,3,4\n1,3,c,-1,4\n", 3, "negative time: start -1"),
+    ("1,1,a,5,5\n", 1, "stop <= start: 5 <= 5"),
+    ("1,1,a,0,2\n1,2,b,3,4,9\n", 2, "wrong number of fields: 6, expected 5"),
+    ("1,1,a,0,2\n1,2,b,3\n", 2, "wrong number of fields: 4, expected 5"),
+    ("1,1,a,0,2.5\n", 1, "non-integer time: stop '2.5'"),
+    ("1,1,,0,2\n", 1, "empty streamer"),
+])
+def test_a_bad_row_names_file_line_and_reason(tmp_path, text, line, reason):
+    path = write(tmp_path, text)
+    with pytest.raises(LogFormatError) as error:
+        read_csv(path)
+    assert str(error.value) == f"{path}: line {line}: {reason}"
+
+
+def test_line_numbers_count_the_header_and_blank_lines(tmp_path):
+    path = write(tmp_path, "user,stream,streamer,start,stop\n1,1,a,0,2\n\n1,2,b,4,3\n")
+    with pytest.raises(LogFormatError, match=r":4: stop <= start|line 4: stop <= start"):
+        read_csv(path)
+
+
+def test_skip_bad_rows_reports_counts_by_reason_and_keeps_the_rest(tmp_path):
+    path = write(tmp_path, "1,1,a,0,2\n1,2,b,x,4\n1,3,c,5,4\n2,4,a,1,3\n1,5,d,y,9\n")
+    log = read_csv(path, skip_bad_rows=True)
+    assert log.n_rows == 2
+    assert log.report.skipped == {"non-integer time": 2, "stop <= start": 1}
+
+
+def test_exact_duplicates_are_dropped_and_counted_but_near_duplicates_kept(tmp_path):
+    path = write(tmp_path, "1,7,a,0,2\n1,7,a,0,2\n1,8,a,0,2\n1,7,a,0,3\n2,7,a,0,2\n1,7,a,0,2\n")
+    log = read_csv(path)
+    assert log.report.duplicates == 2
+    assert log.n_rows == 4
+
+
+@pytest.mark.parametrize("text,message", [("", "empty file"), ("\n\n", "empty file")])
+def test_empty_file_is_an_error(tmp_path, text, message):
+    with pytest.raises(LogFormatError, match=message):
+        read_csv(write(tmp_path, text))
+
+
+def test_missing_file_is_an_error(tmp_path):
+    with pytest.raises(LogFormatError, match="no such file"):
+        read_csv(tmp_path / "absent.csv")
+
+
+def test_cached_log_is_identical_and_invalidated_when_the_file_changes(tmp_path, sample_log):
+    path = write(tmp_path, "1,1,a,0,2\n2,2,b,1,3\n")
+    cache = tmp_path / "cache"
+    first = load_log(path, cache_dir=cache)
+    assert len(list(cache.iterdir())) == 1
+    again = load_log(path, cache_dir=cache)
+    for name in ("user", "streamer", "start", "stop"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(again, name))
+    assert again.user_names.to_pylist() == first.user_names.to_pylist()
+    np.testing.assert_array_equal(again.availability.streamers, first.availability.streamers)
+    write(tmp_path, "1,1,a,0,2\n2,2,b,1,3\n3,3,c,2,4\n")
+    assert load_log(path, cache_dir=cache).n_rows == 3
+    assert len(list(cache.iterdir())) == 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(log=small_logs())
+def test_from_columns_round_trips_through_csv(tmp_path_factory, log):
+    path = tmp_path_factory.mktemp("rt") / "log.csv"
+    rows = log.frame()
+    names_u = np.array(log.user_names.to_pylist())[rows.user]
+    names_s = np.array(log.streamer_names.to_pylist())[rows.streamer]
+    path.write_text("".join(f"{u},{i},{s},{a},{b}\n" for i, (u, s, a, b) in
+                            enumerate(zip(names_u, names_s, rows.start, rows.stop))))
+    again = read_csv(path)
+    for name in ("user", "streamer", "start", "stop"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(log, name))
+
+
+def test_in_memory_columns_are_validated_by_row():
+    with pytest.raises(LogFormatError, match="row 2: stop <= start: 1 <= 3"):
+        Log.from_columns(["a", "b"], [1, 2], ["x", "y"], [0, 3], [2, 1])
