@@ -18,6 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from sim.cli import add_simulate_arguments, print_comparison, run_simulate
+
 from .arrays import distinct
 from .data import STEPS_PER_DAY, Log, default_data_path
 from .errors import ReplayError
@@ -90,7 +92,6 @@ def _hyper(pairs: Sequence[str]) -> dict[str, Any]:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     if args.compare:
-        from sim.cli import print_comparison
         print_comparison(*args.compare)
         return 0
     began = time.perf_counter()
@@ -202,14 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     learners = commands.add_parser("learners", help="list the learners, one per line")
     learners.set_defaults(handler=cmd_learners)
 
-    try:
-        from sim.cli import add_simulate_arguments, run_simulate
-    except ImportError:
-        pass
-    else:
-        simulate = commands.add_parser("simulate", help="simulate a live-streaming platform")
-        add_simulate_arguments(simulate)
-        simulate.set_defaults(handler=run_simulate)
+    simulate = commands.add_parser(
+        "simulate", help="simulate a live-streaming platform (logs, or learners in closed loop)",
+        description="Simulate a live-streaming platform with SimPy: write a log in the "
+                    "original layout, or run learners in closed loop.")
+    add_simulate_arguments(simulate)
+    simulate.set_defaults(handler=run_simulate)
     return parser
 
 

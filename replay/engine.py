@@ -10,7 +10,7 @@ by the :class:`replay.reveal.Revealer`, so look-ahead is impossible by construct
 >>> from learners.registry import make_learner
 >>> result = replay(read_csv(default_data_path()), make_learner("pop"), window=(5000, 5200))
 >>> result.metrics()["all"]["n"]
-1456
+1846
 """
 from __future__ import annotations
 

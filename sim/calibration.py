@@ -1,0 +1,178 @@
+"""Statistics of a log that a simulator must reproduce, and side-by-side comparisons.
+
+:func:`log_stats` computes, vectorised over the rows of a :class:`replay.data.Log`, the
+figures the presets are calibrated on (size, interval lengths, repeat share, rows per user,
+distinct viewers per streamer, simultaneous viewing) and the distributions behind them
+(compared by the two-sample Kolmogorov-Smirnov statistic).
+
+>>> from replay.data import read_csv, default_data_path
+>>> stats = log_stats(read_csv(default_data_path()))
+>>> round(stats.scalars["repeat_share"], 3), stats.scalars["median_rows_per_user"]
+(0.55, 13.0)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from replay.data import STEPS_PER_DAY, Log
+
+# The Twitch 100k file (100k_a.csv), as given by its own aggregates in the calibration files:
+# rows = sum of per-user frequencies, mean interval = total watch volume / rows, distinct
+# pairs = sum of distinct viewers over streamers.
+REAL_100K: dict[str, float] = {
+    "rows": 3_051_733,
+    "streamers": 162_625,
+    "mean_interval": 3.14,
+    "repeat_share": 1 - 1_505_158 / 3_051_733,
+    "median_rows_per_user": 16,
+    "single_viewer_share": 0.551,
+    "top1_pair_share": 0.525,
+}
+# Allowed relative error of a preset calibrated on REAL_100K.
+TOLERANCE: dict[str, float] = {name: 0.10 for name in REAL_100K} | {"median_rows_per_user": 0.20}
+
+SCALARS = {
+    "rows": "rows",
+    "users": "distinct users",
+    "streamers": "distinct streamers",
+    "mean_interval": "mean interval (steps)",
+    "repeat_share": "repeat share of rows",
+    "median_rows_per_user": "median rows per user",
+    "single_viewer_share": "streamers with one viewer",
+    "top1_pair_share": "pairs held by top 1% streamers",
+    "simultaneous_share": "rows starting while watching",
+    "contiguous_share": "rows starting as another stops",
+}
+DISTRIBUTIONS = {
+    "interval": "interval length",
+    "rows_per_user": "rows per user",
+    "viewers_per_streamer": "distinct viewers per streamer",
+    "streamers_per_user": "distinct streamers per user",
+    "step_of_day": "start step of day (rhythm)",
+}
+
+
+@dataclass(frozen=True)
+class LogStats:
+    """Scalar statistics (names in SCALARS) and samples of distributions (in DISTRIBUTIONS)."""
+
+    scalars: dict[str, float]
+    distributions: dict[str, np.ndarray]
+
+
+def log_stats(log: Log) -> LogStats:
+    """The calibration statistics of a log."""
+    user = log.user.astype(np.int64)
+    streamer = log.streamer.astype(np.int64)
+    start, stop = log.start.astype(np.int64), log.stop.astype(np.int64)
+    interval = stop - start
+    pairs = np.unique(user << 32 | streamer)
+    pair_user, pair_streamer = pairs >> 32, pairs & 0xFFFFFFFF
+    rows_per_user = np.bincount(user, minlength=log.n_users)
+    viewers = np.bincount(pair_streamer, minlength=log.n_streamers)
+    top = np.sort(viewers)[::-1][: max(1, len(viewers) // 100)]
+    scalars = {
+        "rows": float(log.n_rows),
+        "users": float(log.n_users),
+        "streamers": float(log.n_streamers),
+        "mean_interval": float(interval.mean()),
+        "repeat_share": 1 - len(pairs) / log.n_rows,
+        "median_rows_per_user": float(np.median(rows_per_user)),
+        "single_viewer_share": float((viewers == 1).mean()),
+        "top1_pair_share": float(top.sum() / len(pairs)),
+        **_overlaps(user, start, stop),
+    }
+    return LogStats(scalars, {
+        "interval": interval,
+        "rows_per_user": rows_per_user,
+        "viewers_per_streamer": viewers,
+        "streamers_per_user": np.bincount(pair_user, minlength=log.n_users),
+        "step_of_day": start % STEPS_PER_DAY,
+    })
+
+
+def _overlaps(user: np.ndarray, start: np.ndarray, stop: np.ndarray) -> dict[str, float]:
+    """Shares of rows that start while an earlier row of the same user is going on, and that
+    start exactly when the user's previous rows have all stopped (a hop)."""
+    order = np.lexsort((stop, start, user))
+    span = int(stop.max()) + 1
+    # Keys user * span + stop grow with the user, so a running maximum restarts at each user.
+    running = np.maximum.accumulate(user[order] * span + stop[order])
+    previous = np.concatenate([[-1], running[:-1]])
+    same_user = previous // span == user[order]
+    previous_stop = np.where(same_user, previous % span, -1)
+    return {"simultaneous_share": float((start[order] < previous_stop).mean()),
+            "contiguous_share": float((start[order] == previous_stop).mean())}
+
+
+def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sample Kolmogorov-Smirnov statistic: the largest gap between the two empirical CDFs.
+
+    >>> ks_distance(np.array([1, 2, 3]), np.array([1, 2, 3]))
+    0.0
+    >>> ks_distance(np.array([0, 0]), np.array([1, 1]))
+    1.0
+    """
+    a, b = np.sort(a), np.sort(b)
+    grid = np.concatenate([a, b])
+    gap = np.searchsorted(a, grid, side="right") / len(a) - np.searchsorted(b, grid, side="right") / len(b)
+    return float(np.abs(gap).max())
+
+
+def comparison_rows(real: LogStats, sim: LogStats) -> list[tuple[str, str, str, str]]:
+    """(statistic, real, simulated, distance): relative difference for figures, KS statistic
+    for distributions (shown by their median and mean)."""
+    rows = []
+    for name, label in SCALARS.items():
+        a, b = real.scalars[name], sim.scalars[name]
+        rows.append((label, _number(a), _number(b), f"rel {abs(b - a) / abs(a):.3f}" if a else "-"))
+    for name, label in DISTRIBUTIONS.items():
+        a, b = real.distributions[name], sim.distributions[name]
+        rows.append((label, _summary(a), _summary(b), f"KS {ks_distance(a, b):.3f}"))
+    return rows
+
+
+def calibration_rows(sim: LogStats, real: dict[str, float] = REAL_100K
+                     ) -> list[tuple[str, str, str, str, str]]:
+    """(statistic, real, simulated, relative error, within tolerance?) for the REAL_100K figures."""
+    rows = []
+    for name, target in real.items():
+        value = sim.scalars[name]
+        error = abs(value - target) / abs(target)
+        rows.append((SCALARS[name], _number(target), _number(value), f"{error:.3f}",
+                     "ok" if error <= TOLERANCE[name] else f"OFF (>{TOLERANCE[name]:.0%})"))
+    return rows
+
+
+def calibration_file_rows(sim: LogStats, directory: str | Path) -> list[tuple[str, str, str, str]]:
+    """KS distances to the real per-streamer and per-user distributions in the calibration
+    files (``streamer_viewer_distribution.csv``, ``rfm_user_segments.csv``)."""
+    directory = Path(directory)
+    viewers = pd.read_csv(directory / "streamer_viewer_distribution.csv")["ViewerCount"].to_numpy()
+    frequency = pd.read_csv(directory / "rfm_user_segments.csv")["Frequency"].to_numpy()
+    return [(label, _summary(a), _summary(sim.distributions[name]),
+             f"KS {ks_distance(a, sim.distributions[name]):.3f}")
+            for name, label, a in (("viewers_per_streamer", DISTRIBUTIONS["viewers_per_streamer"], viewers),
+                                   ("rows_per_user", DISTRIBUTIONS["rows_per_user"], frequency))]
+
+
+def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A plain-text table with aligned columns."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(row: tuple[str, ...]) -> str:
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(row, widths)))
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
+
+
+def _number(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() and abs(x) >= 10 else f"{x:.3f}"
+
+
+def _summary(sample: np.ndarray) -> str:
+    return f"med {np.median(sample):g} mean {np.mean(sample):.2f}"

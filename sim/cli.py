@@ -1,0 +1,98 @@
+"""Command-line entry points of the simulator, wired by ``replay.cli``.
+
+``livereplay simulate`` writes a simulated log, or with ``--policy`` runs learners in closed
+loop and prints how each did online; ``livereplay stats --compare REAL SIM`` prints both logs'
+statistics side by side (see :func:`print_comparison`).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from replay.data import read_csv
+from replay.errors import ReplayError
+
+from .calibration import comparison_rows, format_table, log_stats
+from .closed_loop import ClosedLoopReport, run_closed_loop
+from .presets import PRESETS, SimParams, parse_overrides, preset
+from .world import simulate
+
+EPILOG = """\
+parameters (override any with --set NAME=VALUE, repeatable; lists as comma-separated numbers):
+  {names}
+see `--list-params` for a preset's values, and sim/presets.py for what each means.
+
+examples:
+  livereplay simulate --preset small --seed 1 --out small.csv
+  livereplay simulate --preset twitch-100k --seed 0 --set n_users=20000 --out sim.csv
+  livereplay simulate --preset small --policy random --policy pop --policy repeat
+"""
+
+
+def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``livereplay simulate`` to ``parser``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG.format(names=", ".join(f.name for f in fields(SimParams)))
+    parser.add_argument("--preset", default="small", choices=sorted(PRESETS),
+                        help="tiny (seconds, tests), small (a quick demo), twitch-100k "
+                             "(the scale of the real 100k file); default small")
+    parser.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")
+    parser.add_argument("--out", metavar="FILE",
+                        help="write the log here (headerless user,stream,streamer,start,stop)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a parameter of the preset (repeatable)")
+    parser.add_argument("--policy", action="append", default=[], metavar="LEARNER",
+                        help="run this learner in closed loop (repeatable to compare; "
+                             "'none' for no recommendations); the slate size is slate_size")
+    parser.add_argument("--list-params", action="store_true",
+                        help="print the preset's parameters (after --set) and exit")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    """Run ``livereplay simulate``; returns the exit status (bad arguments raise ReplayError)."""
+    params = preset(args.preset, **parse_overrides(args.set))
+    if args.list_params:
+        for name, value in params.as_dict().items():
+            print(f"{name} = {','.join(map(str, value)) if isinstance(value, tuple) else value}")
+        return 0
+    if args.seed < 0:
+        raise ReplayError(f"--seed must be a non-negative integer, not {args.seed}")
+    if args.out and not Path(args.out).resolve().parent.is_dir():
+        raise ReplayError(f"--out {args.out}: no such directory")
+    if args.policy and args.out and len(args.policy) > 1:
+        raise ReplayError("--out takes the log of a single --policy run; give one policy")
+    if not args.policy and not args.out:
+        raise ReplayError("give --out FILE to write the simulated log (or --policy to run "
+                          "a learner in closed loop)")
+    progress = not args.quiet and sys.stderr.isatty()
+    if args.policy:
+        reports = []
+        for policy in args.policy:
+            report, simulated = run_closed_loop(params, None if policy == "none" else policy,
+                                                args.seed, progress=progress)
+            reports.append(report.row())
+        print(format_table(ClosedLoopReport.HEADER, reports))
+    else:
+        began = time.perf_counter()
+        simulated = simulate(params, args.seed, progress=progress)
+    if args.out:
+        simulated.write_csv(args.out)
+        if not args.quiet:
+            summary = (f"{len(simulated.user):,} rows, {simulated.n_sessions:,} sessions, "
+                       f"{params.n_steps} steps")
+            if not args.policy:
+                summary += f", {time.perf_counter() - began:.1f} s"
+            print(f"wrote {args.out}: {summary}", file=sys.stderr)
+    return 0
+
+
+def print_comparison(real_path: str, sim_path: str) -> None:
+    """Print the statistics of two logs side by side, with a distance for each: the relative
+    difference of figures, the Kolmogorov-Smirnov statistic of distributions."""
+    real, sim = log_stats(read_csv(real_path)), log_stats(read_csv(sim_path))
+    print(format_table(("statistic", Path(real_path).name, Path(sim_path).name, "distance"),
+                       comparison_rows(real, sim)))

@@ -1,0 +1,166 @@
+"""Simulation parameters, the named presets, and overrides from the command line or Python.
+
+Every number the simulator uses is a field of :class:`SimParams`, so a preset is just a
+:class:`SimParams` and any field can be overridden:
+
+>>> params = preset("tiny", n_users=50)
+>>> params.n_users, params.n_steps
+(50, 432)
+>>> preset("tiny", **parse_overrides(["hop_probability=0.3"])).hop_probability
+0.3
+
+The ``twitch-100k`` preset is calibrated against the Twitch 100k file (Rappaz, McAuley &
+Aberer, RecSys 2021): its daily rhythm is the hourly share of row starts in the real sample,
+the viewing lengths, hop and second-channel rates come from the sample's interval lengths,
+gaps and overlaps, and the popularity, activity and loyalty laws were tuned so that the
+simulated log lands on the real file's size, repeat share, rows per user and distinct
+viewers per streamer (see :mod:`sim.calibration` and ``benchmarks/sim_speed.py``). The
+smaller presets keep every law and shrink the populations and the horizon.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from replay.errors import ReplayError
+
+# Hourly share of row starts in the real sample (step t is hour (t % 144) // 6), times 24.
+REAL_HOURLY_RHYTHM = (1.14, 1.18, 1.06, 0.91, 0.88, 0.72, 0.69, 0.68, 0.61, 0.63, 0.66, 0.69,
+                      0.77, 0.90, 1.04, 1.15, 1.14, 1.26, 1.35, 1.30, 1.39, 1.35, 1.30, 1.19)
+
+
+@dataclass(frozen=True)
+class SimParams:
+    """Everything that shapes a simulated platform (steps are ten minutes, 144 a day).
+
+    Streamers
+      n_streamers           -- channels on the platform; only those someone watches appear in the log
+      popularity_sigma      -- log-normal spread of channel popularity (heavy tail)
+      around_the_clock_share, regular_share -- shares of channels live all the time, and of
+                               regular daily broadcasters (the rest broadcast irregularly)
+      regular_days, irregular_days -- chance that a regular / irregular channel is live on a day
+      start_jitter_steps    -- spread of a regular broadcaster's start around its habitual time
+      broadcast_median_steps, broadcast_sigma -- log-normal length of a broadcast
+    Users
+      n_users               -- viewers
+      sessions_per_day, activity_sigma -- median sessions a day and log-normal spread (heavy tail)
+      loyalty_mean, loyalty_concentration -- Beta law of the chance a user returns to a live
+                               favourite (a channel watched before, chosen by how often)
+      browse_share          -- chance that a user who explores picks a live channel at random
+                               (browsing the directory) rather than by popularity and taste
+      candidates            -- live channels, drawn by popularity, that an exploring user weighs
+      taste                 -- weight of the latent taste match among those candidates
+      factors               -- dimension of the latent taste vectors
+      watch_median_steps, watch_sigma -- log-normal law of a viewing's length before rounding
+                               up (bounded by the end of the broadcast)
+      hop_probability       -- chance that a viewer moves on to another channel when a viewing ends
+      second_channel_probability -- chance that a viewer also opens a second channel
+      hourly_rhythm         -- relative session arrivals per hour of the day (also the
+                               start times of broadcasts)
+    Closed loop (a slate of recommendations shown to arriving users; see sim.closed_loop)
+      slate_size            -- k, channels shown
+      accept_outside        -- utility of ignoring the slate
+      accept_taste, accept_popularity, accept_familiarity -- weights of the taste match, the
+                               log popularity and log(1 + past rows with the channel) in a
+                               shown channel's utility
+    Horizon
+      n_steps               -- steps simulated
+    """
+
+    n_users: int = 100_000
+    n_streamers: int = 500_000
+    n_steps: int = 6148
+    popularity_sigma: float = 2.9
+    around_the_clock_share: float = 0.002
+    regular_share: float = 0.35
+    regular_days: float = 0.8
+    irregular_days: float = 0.2
+    start_jitter_steps: float = 6.0
+    broadcast_median_steps: float = 30.0
+    broadcast_sigma: float = 0.5
+    sessions_per_day: float = 0.34
+    activity_sigma: float = 1.1
+    loyalty_mean: float = 0.62
+    loyalty_concentration: float = 4.0
+    browse_share: float = 0.06
+    candidates: int = 16
+    taste: float = 2.0
+    factors: int = 8
+    watch_median_steps: float = 1.0
+    watch_sigma: float = 1.55
+    hop_probability: float = 0.12
+    second_channel_probability: float = 0.055
+    hourly_rhythm: tuple[float, ...] = REAL_HOURLY_RHYTHM
+    slate_size: int = 10
+    accept_outside: float = 4.0
+    accept_taste: float = 1.0
+    accept_popularity: float = 0.3
+    accept_familiarity: float = 1.0
+
+    def __post_init__(self) -> None:
+        problems = [f"{name} must be positive" for name in
+                    ("n_users", "n_streamers", "n_steps", "candidates", "factors", "slate_size",
+                     "sessions_per_day", "broadcast_median_steps", "watch_median_steps")
+                    if getattr(self, name) <= 0]
+        problems += [f"{name} must lie in [0, 1]" for name in
+                     ("around_the_clock_share", "regular_share", "regular_days",
+                      "irregular_days", "loyalty_mean", "browse_share", "hop_probability",
+                      "second_channel_probability") if not 0 <= getattr(self, name) <= 1]
+        if self.around_the_clock_share + self.regular_share > 1:
+            problems.append("around_the_clock_share + regular_share must be at most 1")
+        if not 0 < self.loyalty_mean < 1 or self.loyalty_concentration <= 0:
+            problems.append("loyalty_mean must lie in (0, 1), loyalty_concentration be positive")
+        if len(self.hourly_rhythm) != 24 or min(self.hourly_rhythm) < 0 or sum(self.hourly_rhythm) <= 0:
+            problems.append("hourly_rhythm must be 24 non-negative weights, not all zero")
+        if problems:
+            raise ReplayError("bad simulation parameters: " + "; ".join(problems))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+PRESETS: dict[str, SimParams] = {
+    # seconds: for tests
+    "tiny": SimParams(n_users=500, n_streamers=2500, n_steps=3 * 144),
+    # a few thousand users over two weeks: a quick demo, and the closed-loop default
+    "small": SimParams(n_users=3000, n_streamers=15_000, n_steps=14 * 144),
+    # the scale of the real 100k file: 100k users, 6148 steps
+    "twitch-100k": SimParams(),
+}
+
+
+def preset(name: str, **overrides: Any) -> SimParams:
+    """The preset ``name`` with some fields replaced (unknown names are errors)."""
+    if name not in PRESETS:
+        raise ReplayError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    unknown = sorted(set(overrides) - {f.name for f in fields(SimParams)})
+    if unknown:
+        raise ReplayError(f"unknown simulation parameter(s): {', '.join(unknown)}"
+                          " (see `livereplay simulate --list-params`)")
+    return replace(PRESETS[name], **overrides)
+
+
+def parse_overrides(assignments: list[str]) -> dict[str, Any]:
+    """``["n_users=5000", "hourly_rhythm=1,1,...", ...]`` -> typed overrides of SimParams fields."""
+    types = {f.name: type(getattr(PRESETS["twitch-100k"], f.name)) for f in fields(SimParams)}
+    overrides: dict[str, Any] = {}
+    for assignment in assignments:
+        name, sep, text = assignment.partition("=")
+        name = name.strip()
+        if not sep:
+            raise ReplayError(f"--set {assignment!r}: expected NAME=VALUE")
+        if name not in types:
+            raise ReplayError(f"--set {assignment!r}: unknown parameter {name!r}"
+                              " (see `livereplay simulate --list-params`)")
+        kind = types[name]
+        try:
+            if kind is tuple:
+                overrides[name] = tuple(float(x) for x in text.split(","))
+            elif kind is int:
+                overrides[name] = int(text.replace("_", ""))
+            else:
+                overrides[name] = float(text)
+        except ValueError:
+            raise ReplayError(f"--set {assignment!r}: {text!r} is not a valid "
+                              f"{'list of numbers' if kind is tuple else kind.__name__}") from None
+    return overrides
