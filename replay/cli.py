@@ -119,26 +119,41 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay_result(args: argparse.Namespace, log: Log, learner: Any) -> Any:
+    """Run the protocol the arguments ask for and return its Result."""
+    if args.protocol == "holdout":
+        from .holdout import holdout
+
+        given = [flag for flag, value in (("--window", args.window), ("--days", args.days),
+                                          ("--users-sample", args.users_sample),
+                                          ("--availability", args.availability)) if value]
+        if given:
+            raise ReplayError(f"--protocol holdout has fixed splits (--split); drop {given[0]}")
+        return holdout(log, learner, split=args.split, learner_name=args.learner)
+    from .engine import replay, sample_users
+
+    window = parse_window(args.window, args.days, log.n_steps)
+    users = sample_users(log.n_users, args.users_sample, args.seed) if args.users_sample else None
+    return replay(log, learner, protocol=args.protocol, availability=args.availability or "log",
+                  window=window, users=users, progress=None if not args.quiet else False,
+                  learner_name=args.learner)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from learners.registry import make_learner
 
-    from .engine import replay, sample_users
-
     learner = make_learner(args.learner, seed=args.seed, **_hyper(args.param))
     log = _load(args)
-    window = parse_window(args.window, args.days, log.n_steps)
-    users = sample_users(log.n_users, args.users_sample, args.seed) if args.users_sample else None
-    result = replay(log, learner, protocol=args.protocol, availability=args.availability,
-                    window=window, users=users, progress=None if not args.quiet else False,
-                    learner_name=args.learner)
+    result = _replay_result(args, log, learner)
     result.extra.update({"data": log.source, "seed": args.seed,
                          "users_sample": args.users_sample, "params": _hyper(args.param)})
     if args.json:
         result.write_json(args.json)
     if not args.quiet:
         where = f", availability {result.availability}" if result.availability else ""
-        print(f"{args.learner} on {log.source}: {args.protocol}{where}, "
-              f"steps [{window[0]}, {window[1]})")
+        split = f", {args.split} split" if args.protocol == "holdout" else ""
+        print(f"{args.learner} on {log.source}: {args.protocol}{split}{where}, "
+              f"steps [{result.window[0]}, {result.window[1]})")
         print(result.table())
         summary = result.to_dict()
         if result.objective is not None:
@@ -182,12 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: repeat)")
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                      help="learner hyper-parameter, repeatable (e.g. --param half_life=72)")
-    run.add_argument("--protocol", choices=["starts", "next"], default="starts",
+    run.add_argument("--protocol", choices=["starts", "next", "holdout"], default="starts",
                      help="starts: rank each session start's streamer; next: rank what each "
-                          "watching user watches at the next step (default: starts)")
-    run.add_argument("--availability", choices=["log", "others"], default="log",
+                          "watching user watches at the next step; holdout: the paper's "
+                          "last-event-per-user protocol (default: starts)")
+    run.add_argument("--availability", choices=["log", "others"], default=None,
                      help="starts candidates: log = A_t; others = A_t without the streamers "
                           "whose only viewer is the evaluated user (default: log)")
+    run.add_argument("--split", choices=["test", "validation"], default="test",
+                     help="holdout split: test = the last 250 steps, validation = the 250 "
+                          "before (default: test)")
     span = run.add_mutually_exclusive_group()
     span.add_argument("--window", metavar="A:B", help="evaluate steps A <= t < B (earlier steps "
                                                       "warm the learner up)")

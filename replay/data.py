@@ -129,19 +129,20 @@ class Log:
         return Availability.build(self)
 
     def cut(self, step: int) -> "Log":
-        """The log as it would be at ``step``: rows starting at or after it dropped, stops clipped."""
-        keep = self.start < step
-        users, streamers = self.user[keep], self.streamer[keep]
-        return Log(
-            user=users,
-            streamer=streamers,
-            start=self.start[keep],
-            stop=np.minimum(self.stop[keep], step).astype(np.int32),
-            user_names=self.user_names[: int(users.max()) + 1],
-            streamer_names=self.streamer_names[: int(streamers.max()) + 1],
-            source=f"{self.source}[:{step}]",
-            report=self.report,
-        )
+        """The log as it would be at ``step``: rows starting at or after it dropped, stops
+        clipped to it, and ids that appear only later forgotten."""
+        rows = self.subset(self.start < step)
+        return Log(user=rows.user, streamer=rows.streamer, start=rows.start,
+                   stop=np.minimum(rows.stop, step).astype(np.int32),
+                   user_names=self.user_names[: int(rows.user.max()) + 1],
+                   streamer_names=self.streamer_names[: int(rows.streamer.max()) + 1],
+                   source=f"{self.source}[:{step}]", report=self.report)
+
+    def subset(self, keep: np.ndarray) -> "Log":
+        """The rows where ``keep`` is True, with the same ids and names."""
+        return Log(user=self.user[keep], streamer=self.streamer[keep], start=self.start[keep],
+                   stop=self.stop[keep], user_names=self.user_names,
+                   streamer_names=self.streamer_names, source=self.source, report=self.report)
 
     def frame(self) -> pd.DataFrame:
         """The rows as a DataFrame of dense ids (user, streamer, start, stop)."""

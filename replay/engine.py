@@ -27,6 +27,7 @@ from .data import Log
 from .errors import ReplayError
 from .protocols import PROTOCOLS, Moment
 from .results import Result
+from .history import History
 from .reveal import Revealer
 
 AVAILABILITIES = ("log", "others")
@@ -44,6 +45,54 @@ def sample_users(n_users: int, fraction: float, seed: int) -> np.ndarray:
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Timeline:
+    """Walks a log step by step for the engine: the rows starting at t and the rows going on
+    at t (log row indices, never shown to learners), and reveals each step to the learner."""
+
+    def __init__(self, log: Log, learner: Learner) -> None:
+        self.log, self.learner = log, learner
+        self.revealer = Revealer()
+        self.t = -1
+        self.starting = self.watching = np.empty(0, np.int64)
+        learner.reset()
+
+    @property
+    def history(self) -> History:
+        return self.revealer.history
+
+    def _starting_at(self, t: int) -> np.ndarray:
+        first, end = np.searchsorted(self.log.start, (t, t + 1))
+        return np.arange(first, end)
+
+    def advance(self) -> int:
+        """Move to the next step (not revealed yet); returns it."""
+        self.t += 1
+        self.starting = self._starting_at(self.t)
+        self.watching = np.concatenate([self.watching[self.log.stop[self.watching] > self.t],
+                                        self.starting])
+        return self.t
+
+    def watching_next(self) -> np.ndarray:
+        """Rows going on at t+1."""
+        going_on = self.watching[self.log.stop[self.watching] > self.t + 1]
+        return np.concatenate([going_on, self._starting_at(self.t + 1)])
+
+    def reveal(self) -> None:
+        """Show step t to the learner."""
+        rows = self.starting
+        self.learner.observe(self.revealer.reveal(self.t, self.log.user[rows],
+                                                  self.log.streamer[rows], self.log.stop[rows]))
+
+
+def warm_up(log: Log, learner: Learner, until: int) -> Timeline:
+    """Reveal steps 0 .. until-1 of ``log`` to ``learner`` (reset first), evaluating nothing."""
+    timeline = Timeline(log, learner)
+    for _ in range(until):
+        timeline.advance()
+        timeline.reveal()
+    return timeline
 
 
 def replay(log: Log, learner: Learner, *, protocol: str = "starts", availability: str = "log",
@@ -71,29 +120,23 @@ def replay(log: Log, learner: Learner, *, protocol: str = "starts", availability
     evaluated = users if users is not None else np.ones(log.n_users, dtype=bool)
 
     began = time.perf_counter()
-    learner.reset()
-    revealer = Revealer()
-    first_row = np.searchsorted(log.start, np.arange(b + 2))
-    watching = np.empty(0, np.int64)
+    timeline = Timeline(log, learner)
     ranks, steps, kinds = [], [], []
     for t in tqdm(range(b), disable=None if progress is None else not progress,
                   desc=f"{learner_name or type(learner).__name__} {protocol}", unit="step",
                   mininterval=0.5, leave=False):
-        starting = np.arange(first_row[t], first_row[t + 1])
-        watching = np.concatenate([watching[log.stop[watching] > t], starting])
+        timeline.advance()
         moment = None
         if t >= a:
-            watching_next = np.concatenate([watching[log.stop[watching] > t + 1],
-                                            np.arange(first_row[t + 1], first_row[t + 2])])
-            moment = Moment(t=t, log=log, index=index, history=revealer.history, learner=learner,
-                            watching=watching,
+            starting, watching_next = timeline.starting, timeline.watching_next()
+            moment = Moment(t=t, log=log, index=index, history=timeline.history,
+                            learner=learner, watching=timeline.watching,
                             starting=starting[evaluated[log.user[starting]]],
                             watching_next=watching_next[evaluated[log.user[watching_next]]],
                             score_budget=score_budget)
         if moment is not None and not evaluator.after_reveal:
             _collect(evaluator.evaluate(moment), t, ranks, steps, kinds)
-        learner.observe(revealer.reveal(t, log.user[starting], log.streamer[starting],
-                                        log.stop[starting]))
+        timeline.reveal()
         if moment is not None and evaluator.after_reveal and t + 1 < T:
             _collect(evaluator.evaluate(moment), t, ranks, steps, kinds)
 

@@ -51,21 +51,22 @@ def _checked_scores(scores: object, n_users: int, n_candidates: int, t: int) -> 
     return scores
 
 
-def rank_by_chunks(moment: Moment, users: np.ndarray, candidates: np.ndarray,
+def rank_by_chunks(learner: Learner, t: int, users: np.ndarray, candidates: np.ndarray,
                    event_user: np.ndarray, targets: tuple[np.ndarray, np.ndarray],
-                   uncounted: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Score ``users`` x ``candidates`` in chunks of bounded size and rank every event.
+                   uncounted: tuple[np.ndarray, np.ndarray], score_budget: int) -> np.ndarray:
+    """Score ``users`` x ``candidates`` in chunks of at most ``score_budget`` entries and rank
+    every event (at step ``t``).
 
     event_user -- index into ``users`` of each event; targets/uncounted -- (event, column)
     pairs as in :func:`replay.metrics.rank_events`.
     """
     ranks = np.empty(len(event_user))
-    chunk = max(1, moment.score_budget // max(1, len(candidates)))
+    chunk = max(1, score_budget // max(1, len(candidates)))
     lo = 0
     while lo < len(users):
         hi = min(len(users), lo + chunk)
-        scores = _checked_scores(moment.learner.score(users[lo:hi], candidates),
-                                 hi - lo, len(candidates), moment.t)
+        scores = _checked_scores(learner.score(users[lo:hi], candidates),
+                                 hi - lo, len(candidates), t)
         if scores.shape[0] == 1:
             hi = len(users)  # shared scores serve every user at once
         inside = (event_user >= lo) & (event_user < hi)
@@ -129,7 +130,9 @@ class Starts:
         targets = (events[has], column[has])
         uncounted = (np.concatenate([events[has], excluded_event]),
                      np.concatenate([column[has], excluded_column]))
-        return rank_by_chunks(moment, users, candidates, event_user, targets, uncounted), repeat
+        ranks = rank_by_chunks(moment.learner, t, users, candidates, event_user, targets,
+                               uncounted, moment.score_budget)
+        return ranks, repeat
 
 
 class Next:
@@ -152,7 +155,9 @@ class Next:
                                 _pair_keys(log.user[moment.watching], log.streamer[moment.watching]))
         continuing = np.bincount(event_of_row, weights=kept_watching, minlength=len(users)) > 0
         events = np.arange(len(users))
-        return rank_by_chunks(moment, users, candidates, events, targets, targets), continuing
+        ranks = rank_by_chunks(moment.learner, moment.t, users, candidates, events, targets,
+                               targets, moment.score_budget)
+        return ranks, continuing
 
 
 PROTOCOLS = {"starts": Starts, "next": Next}

@@ -58,3 +58,22 @@ def next_step(rows: pd.DataFrame, learner: str,
             continuing = bool(targets & set(now[now.user == user].streamer))
             out.append((t, _rank(scores, set(now.streamer), targets), continuing))
     return out
+
+
+def holdout(rows: pd.DataFrame, learner: str, split: str) -> dict[int, tuple[int, float, bool]]:
+    """user -> (target start, rank, repeat) of the hold-out protocol, from its definition."""
+    n_steps = int(rows.stop.max())
+    a, b = {"test": (n_steps - 250, n_steps), "validation": (n_steps - 500, n_steps - 250)}[split]
+    kept = rows[rows.stop < b].sort_values("start", kind="stable")
+    training = rows[rows.stop < a]
+    out = {}
+    for user, group in kept.groupby("user"):
+        last = group.tail(17)
+        target = last.iloc[-1]
+        if len(last) < 2 or not a <= target.start < b:
+            continue
+        live = rows[(rows.start <= target.start) & (rows.stop > target.start)]
+        scores = _scores(training, user, learner, len(rows))
+        rank = _rank(scores, set(live.streamer), {target.streamer})
+        out[user] = (int(target.start), rank, bool((last.iloc[:-1].streamer == target.streamer).any()))
+    return out

@@ -1,0 +1,106 @@
+"""The paper's hold-out protocol, to compare with numbers from its released code.
+
+With p1 = T-500 and p2 = T-250, a split (a, b) keeps the rows with ``stop < b``, takes each
+user's last 17 of them by start, and makes the last one the user's target if the user has at
+least 2 such rows and the target starts in [a, b); the (up to) 16 before it are its history.
+Splits: test = (p2, T), validation = (p1, p2), training = (0, p1). The learner replays every
+row that ends before ``a`` (steps 0 .. a-1) and then ranks each target among the streamers
+available at the target's start; ``repeat`` means the target is in the user's history.
+
+>>> from replay.data import read_csv, default_data_path
+>>> events = holdout_events(read_csv(default_data_path()), "test")
+>>> len(events.user)
+809
+"""
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from learners.base import Learner
+
+from .data import Log
+from .engine import SCORE_BUDGET, peak_rss_mb, warm_up
+from .errors import ReplayError
+from .protocols import rank_by_chunks
+from .results import Result
+
+SEQUENCE_LENGTH = 17  # the target and up to 16 rows of history, as in the paper's code
+SPLITS = ("test", "validation")
+
+
+class HoldoutEvents(NamedTuple):
+    """One event per user: its target streamer, the target's start, and whether the target
+    is among the user's (up to 16) history rows."""
+
+    window: tuple[int, int]
+    user: np.ndarray
+    streamer: np.ndarray
+    start: np.ndarray
+    repeat: np.ndarray
+
+
+def split_window(log: Log, split: str) -> tuple[int, int]:
+    """[a, b) of a split: test = (T-250, T), validation = (T-500, T-250)."""
+    T = log.n_steps
+    windows = {"test": (T - 250, T), "validation": (T - 500, T - 250)}
+    if split not in windows:
+        raise ReplayError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    if windows[split][0] <= 0:
+        raise ReplayError(f"the hold-out protocol needs more than 500 steps; the log has {T}")
+    return windows[split]
+
+
+def holdout_events(log: Log, split: str = "test") -> HoldoutEvents:
+    """The evaluated events of a split, vectorised over users."""
+    a, b = split_window(log, split)
+    kept = np.flatnonzero(log.stop < b)  # in (start, file position) order
+    kept = kept[np.argsort(log.user[kept], kind="stable")]  # grouped by user, still by start
+    users = log.user[kept]
+    group_end = np.r_[np.flatnonzero(users[1:] != users[:-1]), len(users) - 1]
+    counts = np.diff(np.r_[-1, group_end])
+    from_end = np.repeat(group_end, counts) - np.arange(len(users))  # 0 for each user's last
+    recent = from_end < SEQUENCE_LENGTH
+    target_rows = kept[group_end]
+    is_event = (np.minimum(counts, SEQUENCE_LENGTH) >= 2) & (log.start[target_rows] >= a) \
+        & (log.start[target_rows] < b)
+    # history: the recent rows that are not the last one, flagged where they match the target
+    history = recent & (from_end > 0)
+    owner = np.repeat(np.arange(len(group_end)), counts)
+    same = history & (log.streamer[kept] == log.streamer[target_rows][owner])
+    repeat = np.bincount(owner[same], minlength=len(group_end)) > 0
+    rows = target_rows[is_event]
+    return HoldoutEvents((a, b), log.user[rows], log.streamer[rows], log.start[rows],
+                         repeat[is_event])
+
+
+def holdout(log: Log, learner: Learner, *, split: str = "test", learner_name: str | None = None,
+            score_budget: int = SCORE_BUDGET) -> Result:
+    """Train ``learner`` online on the rows ending before the split and rank its events."""
+    began = time.perf_counter()
+    events = holdout_events(log, split)
+    a, b = events.window
+    if len(events.user) == 0:
+        raise ReplayError(f"the {split} split [{a}, {b}) holds no hold-out events")
+    training = log.subset(log.stop < a)
+    warm_up(training, learner, until=a)
+    index = log.availability
+    order = np.argsort(events.start, kind="stable")
+    steps = events.start[order]
+    bounds = np.flatnonzero(np.r_[True, steps[1:] != steps[:-1], True])
+    ranks = np.empty(len(order))
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        t, at_t = int(steps[lo]), order[lo:hi]
+        candidates = index.at(t)
+        users, event_user = np.unique(events.user[at_t], return_inverse=True)
+        column = np.searchsorted(candidates, events.streamer[at_t])
+        targets = (np.arange(len(at_t)), column)  # a target always covers its own start
+        ranks[at_t] = rank_by_chunks(learner, t, users, candidates, event_user, targets,
+                                     targets, score_budget)
+    return Result(learner=learner_name or type(learner).__name__, protocol="holdout",
+                  availability="log", window=(a, b), splits=("repeat", "new"), ranks=ranks,
+                  steps=events.start.astype(np.int32), kind=events.repeat,
+                  seconds=time.perf_counter() - began, peak_rss_mb=peak_rss_mb(),
+                  extra={"split": split})
