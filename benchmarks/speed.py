@@ -1,9 +1,15 @@
-"""Speed and memory of the core: loading and stats (cold and cached) against a plain
-pandas+numpy script, the availability index against the seed's per-step filter, and replay
-throughput of the baselines. Every figure is measured in this run, so compare ratios.
+"""Speed and memory of livereplay, each figure beside its naive counterpart, as ratios
+measured in one run (machines are noisy: compare the ratios, not the seconds).
 
-    python benchmarks/speed.py                 # a generated 3M-row log of the 100k file's shape
-    python benchmarks/speed.py --data 100k_a.csv
+- loading and stats, cold and cached, against a plain pandas+numpy script;
+- the availability index for every step against the seed notebook's per-step filter
+  (timed over a few steps and extrapolated);
+- ranking against a per-user Python scoring loop (timed over a few steps, per event);
+- replay throughput and peak memory per learner, on the embedded sample and on a
+  3-million-row log (simulated with the ``twitch-100k`` preset unless ``--data`` is given).
+
+    python benchmarks/speed.py
+    python benchmarks/speed.py --data 100k_a.csv --learners pop,repeat,mf
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+LIVEREPLAY = [sys.executable, "-m", "replay.cli"]
 
 
 def timed(command: list[str]) -> tuple[float, float]:
@@ -34,70 +40,102 @@ def timed(command: list[str]) -> tuple[float, float]:
     return float(out[0]), float(out[1])
 
 
-def seed_filter_seconds(path: Path, steps: int = 10) -> tuple[float, int]:
-    """Seconds per step of the seed notebook's availability filter, and the step count."""
+def seed_filter_seconds_per_step(path: Path, steps: int = 10) -> float:
+    """The seed notebook's availability filter (without its dense users x streamers mask)."""
     data = pd.read_csv(path, names=["user", "stream", "streamer", "start", "stop"])
-    n_steps = int(data.stop.max())
     began = time.perf_counter()
-    for s in np.linspace(0, n_steps - 1, steps).astype(int):
+    for s in np.linspace(0, int(data.stop.max()) - 1, steps).astype(int):
         data[(data.start <= s) & (data.stop > s)].streamer.unique().tolist()
-    return (time.perf_counter() - began) / steps, n_steps
+    return (time.perf_counter() - began) / steps
+
+
+def python_loop_seconds_per_event(log, learner_name: str, first: int, steps: int) -> float:
+    """Rank each session start with a per-user score() call and a Python comparison loop."""
+    from learners.registry import make_learner
+    from replay.engine import warm_up
+
+    learner = make_learner(learner_name)
+    timeline = warm_up(log, learner, until=first)
+    events, began = 0, time.perf_counter()
+    for _ in range(steps):
+        t = timeline.advance()
+        candidates = log.availability.at(t)
+        for row in timeline.starting:
+            scores = learner.score(np.array([log.user[row]]), candidates)[0]
+            target = scores[int(np.searchsorted(candidates, log.streamer[row]))]
+            sum(1 for s in scores if s >= target)
+            events += 1
+        timeline.reveal()
+    return (time.perf_counter() - began) / max(events, 1)
+
+
+def replay_figures(data: Path, cache: Path, work: Path, learner: str, protocol: str,
+                   availability: str) -> dict:
+    """The JSON result of one `livereplay run`, started from a small process so that its
+    peak memory is its own (a forked child inherits its parent's peak)."""
+    out = work / f"{data.stem}-{learner}-{protocol}-{availability}.json"
+    timed([*LIVEREPLAY, "run", "--quiet", "--data", str(data), "--cache-dir", str(cache),
+           "--learner", learner, "--protocol", protocol, "--availability", availability,
+           "--json", str(out)])
+    return json.loads(out.read_text())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, help="a log file (default: a generated 3M-row log)")
-    parser.add_argument("--learners", default="pop,repeat")
+    parser.add_argument("--data", type=Path, help="a log file (default: a simulated 3M-row log)")
+    parser.add_argument("--learners", default="pop,recent-pop,repeat",
+                        help="learners whose replay throughput is measured")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="livereplay-speed-"))
+    cache = work / "cache"
     data = args.data
     if data is None:
-        from synthetic import synthetic_log
+        from sim import preset, simulate
 
-        data = work / "synthetic_3m.csv"
-        synthetic_log().to_csv(data, header=False, index=False)
-    cache = work / "cache"
-    livereplay = [sys.executable, "-m", "replay.cli"]
-
-    rows = []
-    plain, plain_mb = timed([sys.executable, str(HERE / "plain_stats.py"), str(data)])
-    rows.append(("plain pandas+numpy stats script", plain, plain_mb, 1.0))
-    stats = [*livereplay, "stats", "--quiet", "--data", str(data), "--cache-dir", str(cache)]
-    cold, cold_mb = timed(stats)
-    rows.append(("livereplay stats, cold (parse, index, write cache)", cold, cold_mb, plain / cold))
-    warm, warm_mb = timed(stats)
-    rows.append(("livereplay stats, cached", warm, warm_mb, plain / warm))
+        data = work / "twitch-100k-sim.csv"
+        simulate(preset("twitch-100k"), seed=0).write_csv(data)
 
     from replay.availability import Availability
     from replay.cache import load_log
+    from replay.data import default_data_path
 
+    plain, plain_mb = timed([sys.executable, str(HERE / "plain_stats.py"), str(data)])
+    stats = [*LIVEREPLAY, "stats", "--quiet", "--data", str(data), "--cache-dir", str(cache)]
+    cold, cold_mb = timed(stats)
+    warm, warm_mb = timed(stats)
     log = load_log(data, cache_dir=cache)
     began = time.perf_counter()
     Availability.build(log)
     build = time.perf_counter() - began
-    per_step, n_steps = seed_filter_seconds(data)
-    rows.append((f"seed per-step filter, extrapolated to {n_steps} steps", per_step * n_steps,
-                 float("nan"), 1.0))
-    rows.append(("availability index for every step", build, float("nan"),
-                 per_step * n_steps / build))
+    seed_filter = seed_filter_seconds_per_step(data) * log.n_steps
+    window = (log.n_steps // 2, 5)
+    naive_event = python_loop_seconds_per_event(log, "repeat", *window)
+    engine = replay_figures(data, cache, work, "repeat", "starts", "log")
 
     print(f"data: {data.name}  rows {log.n_rows:,}  users {log.n_users:,}  "
-          f"streamers {log.n_streamers:,}  steps {log.n_steps:,}")
-    print(f"{'what':<58}{'seconds':>10}{'peak MB':>10}{'speed-up':>10}")
-    for name, seconds, mb, ratio in rows:
-        print(f"{name:<58}{seconds:>10.2f}{mb:>10.0f}{ratio:>9.1f}x")
+          f"streamers {log.n_streamers:,}  steps {log.n_steps:,}\n")
+    print(f"{'what':<52}{'seconds':>9}{'peak MB':>9}   {'naive counterpart':<44}{'ratio':>8}")
+    lines = [
+        ("stats, cold (parse, index, write the cache)", cold, cold_mb,
+         "plain pandas+numpy stats script", plain),
+        ("stats, cached", warm, warm_mb, "plain pandas+numpy stats script", plain),
+        ("availability index, every step", build, float("nan"),
+         f"seed per-step filter x {log.n_steps} steps", seed_filter),
+        ("repeat: rank one session start (engine)", 1 / engine["events_per_second"],
+         float("nan"), "per-user score() and Python loop", naive_event),
+    ]
+    for name, seconds, mb, naive_name, naive in lines:
+        print(f"{name:<52}{seconds:>9.3g}{mb:>9.0f}   {naive_name:<44}{naive / seconds:>7.1f}x")
 
-    print(f"\n{'replay (full log)':<40}{'events':>11}{'seconds':>9}{'events/s':>11}{'peak MB':>9}")
-    for learner in args.learners.split(","):
-        for protocol, availability in (("starts", "log"), ("starts", "others"), ("next", "log")):
-            out = work / f"{learner}-{protocol}-{availability}.json"
-            subprocess.run([*livereplay, "run", "--quiet", "--data", str(data), "--cache-dir",
-                            str(cache), "--learner", learner, "--protocol", protocol,
-                            "--availability", availability, "--json", str(out)], check=True)
-            result = json.loads(out.read_text())
-            print(f"{learner + ' ' + protocol + ' ' + availability:<40}"
-                  f"{result['metrics']['all']['n']:>11,}{result['seconds']:>9.1f}"
-                  f"{result['events_per_second']:>11,.0f}{result['peak_rss_mb']:>9.0f}")
+    print(f"\n{'replay':<46}{'events':>11}{'seconds':>9}{'events/s':>11}{'peak MB':>9}")
+    for path in (default_data_path(), data):
+        for learner in args.learners.split(","):
+            for protocol, availability in (("starts", "log"), ("starts", "others"),
+                                           ("next", "log")):
+                r = replay_figures(path, cache, work, learner, protocol, availability)
+                label = f"{path.stem[:14]} {learner} {protocol} {availability}"
+                print(f"{label:<46}{r['metrics']['all']['n']:>11,}{r['seconds']:>9.1f}"
+                      f"{r['events_per_second']:>11,.0f}{r['peak_rss_mb']:>9.0f}")
 
 
 if __name__ == "__main__":

@@ -17,17 +17,26 @@ def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return owner, lo[owner] + (np.arange(len(owner), dtype=np.int64) - first[owner])
 
 
-def distinct(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values: one sort and a comparison (much faster than ``np.unique``
-    on large integer arrays in recent numpy).
+def distinct(values: np.ndarray, *, inverse: bool = False, counts: bool = False):
+    """Sorted distinct values, optionally with the inverse map and the counts: what
+    ``np.unique`` returns, with one sort (much faster than ``np.unique`` in recent numpy,
+    which hashes, both on large arrays and on the small ones of a replay step).
 
-    >>> distinct(np.array([3, 1, 3, 2]))
-    array([1, 2, 3])
+    >>> distinct(np.array([3, 1, 3, 2]), inverse=True, counts=True)
+    (array([1, 2, 3]), array([2, 0, 2, 1]), array([1, 1, 2]))
     """
-    ordered = np.sort(values)
-    keep = np.ones(len(ordered), dtype=bool)
-    keep[1:] = ordered[1:] != ordered[:-1]
-    return ordered[keep]
+    values = np.asarray(values)
+    order = np.argsort(values, kind="stable") if inverse else None
+    ordered = values[order] if inverse else np.sort(values)
+    first = np.ones(len(ordered), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    out = [ordered[first]]
+    if inverse:
+        out.append(np.empty(len(values), np.int64))
+        out[-1][order] = np.cumsum(first) - 1
+    if counts:
+        out.append(np.diff(np.append(np.flatnonzero(first), len(ordered))))
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def positions(candidates: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -56,6 +56,8 @@ class Timeline:
         self.revealer = Revealer()
         self.t = -1
         self.starting = self.watching = np.empty(0, np.int64)
+        self._first_row = np.searchsorted(log.start,
+                                          np.arange(log.n_steps + 2, dtype=log.start.dtype))
         learner.reset()
 
     @property
@@ -63,8 +65,8 @@ class Timeline:
         return self.revealer.history
 
     def _starting_at(self, t: int) -> np.ndarray:
-        first, end = np.searchsorted(self.log.start, (t, t + 1))
-        return np.arange(first, end)
+        t = min(t, len(self._first_row) - 2)  # past the last start: no rows
+        return np.arange(self._first_row[t], self._first_row[t + 1])
 
     def advance(self) -> int:
         """Move to the next step (not revealed yet); returns it."""
@@ -149,8 +151,8 @@ def replay(log: Log, learner: Learner, *, protocol: str = "starts", availability
         kind=np.concatenate(kinds), seconds=time.perf_counter() - began,
         peak_rss_mb=peak_rss_mb())
     if protocol == "next":
-        evaluated_steps = min(b, T - 1) - a
-        result.objective = float((result.ranks == 0).sum()) / (int(evaluated.sum()) * evaluated_steps)
+        rewards = float((result.ranks == 0).sum())
+        result.objective = rewards / (int(evaluated.sum()) * (min(b, T - 1) - a))
     return result
 
 

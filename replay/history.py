@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .arrays import expand_ranges
+from .arrays import distinct, expand_ranges
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -75,7 +75,7 @@ class PairTable:
 
     def add(self, users: np.ndarray, streamers: np.ndarray, step: int) -> None:
         """Count rows (users[i], streamers[i]) that started at ``step``."""
-        keys, counts = np.unique(self._keys(users, streamers), return_counts=True)
+        keys, counts = distinct(self._keys(users, streamers), counts=True)
         for table in (self._main, self._pending):
             pos, found = self._find(table[0], keys)
             table[1][pos[found]] += counts[found]
@@ -152,12 +152,14 @@ class History:
         """Number of revealed rows of each known user."""
         return _read_only(self._user_rows.data)
 
-    def pair_counts(self, users: np.ndarray, streamers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def pair_counts(self, users: np.ndarray,
+                    streamers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows, last start) of each (user, streamer) pair so far; (0, -1) if never watched."""
         return self._pairs.get(users, streamers)
 
-    def user_pairs(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """All streamers each user has watched: (index into ``users``, streamer, rows, last start)."""
+    def user_pairs(self, users: np.ndarray) -> tuple[np.ndarray, ...]:
+        """All streamers each user has watched: (index into ``users``, streamer, rows,
+        last start)."""
         return self._pairs.of_users(users)
 
     # --- write side (engine only) ---------------------------------------------------------

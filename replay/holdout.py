@@ -21,6 +21,7 @@ import numpy as np
 
 from learners.base import Learner
 
+from .arrays import distinct
 from .data import Log
 from .engine import SCORE_BUDGET, peak_rss_mb, warm_up
 from .errors import ReplayError
@@ -94,7 +95,7 @@ def holdout(log: Log, learner: Learner, *, split: str = "test", learner_name: st
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         t, at_t = int(steps[lo]), order[lo:hi]
         candidates = index.at(t)
-        users, event_user = np.unique(events.user[at_t], return_inverse=True)
+        users, event_user = distinct(events.user[at_t], inverse=True)
         column = np.searchsorted(candidates, events.streamer[at_t])
         targets = (np.arange(len(at_t)), column)  # a target always covers its own start
         ranks[at_t] = rank_by_chunks(learner, t, users, candidates, event_user, targets,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arrays import distinct
+
 CUTOFFS = (1, 5, 10)
 METRICS = tuple([f"hr@{k}" for k in CUTOFFS] + [f"ndcg@{k}" for k in CUTOFFS] + ["mrr"])
 
@@ -44,7 +46,7 @@ def rank_events(scores: np.ndarray, event_rows: np.ndarray,
         at_least = n_candidates - np.searchsorted(ordered, reference, side="left")
     else:
         at_least = (scores[event_rows] >= reference[:, None]).sum(axis=1)
-    keys = np.unique(np.asarray(uncounted[0], np.int64) * n_candidates + uncounted[1])
+    keys = distinct(np.asarray(uncounted[0], np.int64) * n_candidates + uncounted[1])
     events, columns = keys // n_candidates, keys % n_candidates
     not_counted = np.bincount(events, weights=score_of(events, columns) >= reference[events],
                               minlength=n_events)

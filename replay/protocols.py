@@ -18,7 +18,7 @@ import numpy as np
 
 from learners.base import Learner
 
-from .arrays import expand_ranges, positions
+from .arrays import distinct, expand_ranges, positions
 from .availability import Availability
 from .data import Log
 from .errors import LearnerError
@@ -112,7 +112,7 @@ class Starts:
             return None
         event_users, event_streamers = log.user[rows], log.streamer[rows]
         candidates = moment.index.at(t)
-        users, event_user = np.unique(event_users, return_inverse=True)
+        users, event_user = distinct(event_users, inverse=True)
         events = np.arange(len(rows))
         column = positions(candidates, event_streamers)
         repeat = moment.history.pair_counts(event_users, event_streamers)[0] > 0
@@ -147,12 +147,13 @@ class Next:
         if len(rows) == 0:
             return None
         candidates = moment.index.at(moment.t)
-        users, event_of_row = np.unique(log.user[rows], return_inverse=True)
+        users, event_of_row = distinct(log.user[rows], inverse=True)
         column = positions(candidates, log.streamer[rows])
         live = column >= 0
         targets = (event_of_row[live], column[live])
+        now = moment.watching
         kept_watching = np.isin(_pair_keys(log.user[rows], log.streamer[rows]),
-                                _pair_keys(log.user[moment.watching], log.streamer[moment.watching]))
+                                _pair_keys(log.user[now], log.streamer[now]))
         continuing = np.bincount(event_of_row, weights=kept_watching, minlength=len(users)) > 0
         events = np.arange(len(users))
         ranks = rank_by_chunks(moment.learner, moment.t, users, candidates, events, targets,

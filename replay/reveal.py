@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arrays import distinct
 from .history import History
 from .step import Rows, Step
 
@@ -67,7 +68,7 @@ class Revealer:
         self.history._reveal(t, users, streamers, ended_rows, self._n_users, self._n_streamers)
         return Step(
             t=t,
-            available=np.unique(self._active.streamer),
+            available=distinct(self._active.streamer),
             started=Rows(users.copy(), streamers.copy(), np.full(len(users), t, np.int32)),
             watching=Rows(*(a.copy() for a in self._active)),
             ended=ended,
