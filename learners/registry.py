@@ -28,6 +28,15 @@ BUILTIN: dict[str, tuple[str, str]] = {
                "the user's own row count per streamer, then popularity"),
     "repeat-recent": ("learners.baselines:RecentRepeat",
                       "the streamer the user watched most recently, then popularity"),
+    "mf": ("learners.mf:MF", "online matrix factorisation (TensorFlow), softmax over A_t"),
+    "fpmc": ("learners.transition:FPMC",
+             "online FPMC (TensorFlow): user taste + transition from the previous streamer"),
+    "lstm": ("learners.sequence:LSTM",
+             "stacked LSTMs over the user's recent streamers (TensorFlow), trained online"),
+    "liverec": ("learners.sequence:LiveRec",
+                "self-attention over the user's history + time-since-last-watch (TensorFlow)"),
+    "blend": ("learners.blend:RepeatBlend",
+              "live repeat signals + liverec, weights learnt online (conditional logit)"),
 }
 
 

@@ -1,0 +1,144 @@
+"""Live signals a platform has at the last revealed step, kept by learners as NumPy state.
+
+:class:`RecentStreamers` holds each user's last few session starts (for the transition and
+sequence learners); :class:`LiveSignals` holds per (user, streamer) counts and last starts,
+who watches what right now, and each channel's popularity (for repeat-aware features).
+Both are updated once per step, vectorised, from what the step reveals, and are read
+before the step is applied when a learner trains on it, so training sees exactly what
+scoring saw.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from replay.arrays import distinct, expand_ranges, grow, known, positions
+from replay.history import PairTable
+from replay.step import Step
+
+
+class RecentStreamers:
+    """Each user's last ``length`` started streamers and their start steps, oldest first,
+    padded with -1 on the left.
+
+    >>> recent = RecentStreamers(3)
+    >>> recent.push(np.array([0, 0, 1]), np.array([7, 8, 9]), 5)
+    >>> recent.of(np.array([0, 2]))[0]
+    array([[-1,  7,  8],
+           [-1, -1, -1]], dtype=int32)
+    """
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        self.streamers = np.full((0, length), -1, np.int32)
+        self.starts = np.full((0, length), -1, np.int32)
+
+    def push(self, users: np.ndarray, streamers: np.ndarray, t: int) -> None:
+        """Append the rows started at ``t`` (in the given order) to their users' windows."""
+        if len(users) == 0:
+            return
+        size = int(users.max()) + 1
+        self.streamers = grow(self.streamers, size, fill=-1)
+        self.starts = grow(self.starts, size, fill=-1)
+        order = np.argsort(users, kind="stable")
+        users, streamers = users[order], streamers[order]
+        first = np.searchsorted(users, users, "left")
+        rank = np.arange(len(users)) - first  # position of the row among its user's rows
+        for r in range(int(rank.max()) + 1):
+            at = rank == r
+            who = users[at]
+            self.streamers[who, :-1] = self.streamers[who, 1:]
+            self.starts[who, :-1] = self.starts[who, 1:]
+            self.streamers[who, -1] = streamers[at]
+            self.starts[who, -1] = t
+
+    def of(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(streamers, start steps) of ``users``, shape (len(users), length); -1 = none."""
+        users = np.asarray(users)
+        seen = users < len(self.streamers)
+        streamers = np.full((len(users), self.length), -1, np.int32)
+        starts = np.full((len(users), self.length), -1, np.int32)
+        streamers[seen] = self.streamers[users[seen]]
+        starts[seen] = self.starts[users[seen]]
+        return streamers, starts
+
+
+def _keys(users: np.ndarray, streamers: np.ndarray) -> np.ndarray:
+    return (np.asarray(users, np.int64) << 32) | np.asarray(streamers, np.int64)
+
+
+class LiveSignals:
+    """What a platform knows after the last step it applied: per-pair row counts and last
+    starts, who is watching what, how many watch each channel, how many rows each channel
+    has had, and for how many steps each channel has been live."""
+
+    def __init__(self) -> None:
+        self.pairs = PairTable()
+        self.t = -1
+        self.watching = np.empty(0, np.int64)  # sorted user<<32|streamer keys at step t
+        self.viewers = np.zeros(0)  # watching rows per streamer at step t
+        self.rows = np.zeros(0)  # rows started so far per streamer
+        self.live_since = np.zeros(0, np.int64)  # first step of the current live spell, or -1
+
+    def apply(self, step: Step) -> None:
+        """Take step ``step.t`` into account."""
+        started, watching = step.started, step.watching
+        self.pairs.add(started.user, started.streamer, step.t)
+        self.watching = distinct(_keys(watching.user, watching.streamer))
+        self.viewers = np.bincount(watching.streamer, minlength=step.n_streamers).astype(float)
+        self.rows = grow(self.rows, step.n_streamers)
+        np.add.at(self.rows, started.streamer, 1.0)
+        since = grow(self.live_since, step.n_streamers, fill=-1)
+        live = np.zeros(len(since), bool)
+        live[step.available] = True
+        since[~live] = -1
+        since[live & (since < 0)] = step.t
+        self.live_since = since
+        self.t = step.t
+
+    def features(self, users: np.ndarray, candidates: np.ndarray) -> dict[str, np.ndarray]:
+        """Signals of every (user, candidate) as of the next step, t+1, each (len(users), C):
+
+        count  -- the user's rows of the candidate so far
+        gap    -- steps from the user's last start of it to t+1 (-1 if never watched)
+        now    -- 1 if the user is watching it at t
+        and, shaped (len(users), 1), ``active`` (1 if the user is watching anything at t);
+        and, shaped (1, C): ``rows`` (its rows so far), ``viewers`` (its viewers at t),
+        ``live_steps`` (steps it has been live up to t; 0 if it was not live at t).
+        """
+        n, c = len(users), len(candidates)
+        count = np.zeros((n, c))
+        gap = np.full((n, c), -1.0)
+        owner, streamer, counts, last = self.pairs.of_users(users)
+        column = positions(candidates, streamer)
+        hit = column >= 0
+        count[owner[hit], column[hit]] = counts[hit]
+        gap[owner[hit], column[hit]] = self.t + 1 - last[hit]
+        now = np.zeros((n, c))
+        users64 = np.asarray(users, np.int64)
+        owner, at = expand_ranges(np.searchsorted(self.watching, users64 << 32),
+                                  np.searchsorted(self.watching, (users64 + 1) << 32))
+        column = positions(candidates, self.watching[at] & 0xFFFFFFFF)
+        now[owner[column >= 0], column[column >= 0]] = 1.0
+        active = (np.bincount(owner, minlength=n) > 0).astype(float)[:, None]
+        since = known(self.live_since, candidates, fill=-1)
+        live_steps = np.where(since >= 0, self.t + 1 - since, 0.0)
+        return {"count": count, "gap": gap, "now": now, "active": active,
+                "rows": known(self.rows, candidates)[None, :],
+                "viewers": known(self.viewers, candidates)[None, :],
+                "live_steps": live_steps[None, :]}
+
+
+def softmax_block(available: np.ndarray, targets: np.ndarray, max_candidates: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates of one step's training softmax and the column of each target.
+
+    All of ``available`` when it has at most ``max_candidates`` streamers; otherwise the
+    targets plus a uniform sample of the other available streamers, ``max_candidates`` in
+    all (uniform sampling needs no correction of the logits).
+    """
+    if len(available) > max_candidates:
+        others = np.setdiff1d(available, targets)
+        keep = max(0, max_candidates - (len(available) - len(others)))
+        sampled = rng.choice(others, size=min(keep, len(others)), replace=False)
+        available = np.union1d(targets, sampled)
+    return available, positions(available, targets).astype(np.int32)

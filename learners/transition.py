@@ -1,0 +1,62 @@
+"""``fpmc``: an online transition learner in the spirit of FPMC (Rendle et al., 2010).
+
+A user's query is its long-term taste plus what its recent sessions lead to:
+query(u) = p_u + mean over u's last ``previous`` started streamers l of t_l, scored against
+the streamer's embedding and bias like every :class:`learners.mf.FactorLearner`. The
+transition rows ``t_l`` (previous streamer -> next streamer) are shared by all users, so a
+user new to a streamer still gets the transitions others made from it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from replay.step import Step
+
+from .mf import FactorLearner
+from .signals import RecentStreamers
+from .tf_common import EmbeddingTable, tensorflow
+
+
+class FPMC(FactorLearner):
+    """Online FPMC: user taste + transitions from the user's last started streamers.
+
+    Parameters
+    ----------
+    previous
+        How many of the user's last started streamers the transition term averages over
+        (default 1: the previous streamer, as in FPMC).
+    The others are those of :class:`learners.mf.FactorLearner`.
+    """
+
+    def __init__(self, *, previous: int = 1, **hyper: Any) -> None:
+        super().__init__(**hyper)
+        self.previous = previous
+
+    def _setup(self) -> None:
+        for salt, name in ((2, "users"), (3, "transitions")):
+            self.tables_[name] = EmbeddingTable(self.dim, scale=self.init_scale, seed=self.seed,
+                                                salt=salt, lr=self.lr)
+        self.recent_ = RecentStreamers(self.previous)
+
+    def _inputs(self, users: np.ndarray) -> tuple[list[tuple[str, np.ndarray]], list[np.ndarray]]:
+        previous, _ = self.recent_.of(users)
+        return [("users", users), ("transitions", previous)], [(previous >= 0).astype(np.float32)]
+
+    def _signature(self) -> tuple[list[Any], list[Any]]:
+        tf = tensorflow()
+        return ([tf.TensorSpec([None, self.dim], tf.float32),
+                 tf.TensorSpec([None, self.previous, self.dim], tf.float32)],
+                [tf.TensorSpec([None, self.previous], tf.float32)])
+
+    def _query(self, rows: tuple, extra: tuple) -> Any:
+        tf = tensorflow()
+        users, transitions = rows
+        mask = extra[0]
+        mean = tf.reduce_sum(transitions * mask[:, :, None], axis=1) / tf.maximum(
+            tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
+        return users + mean
+
+    def _remember(self, step: Step) -> None:
+        self.recent_.push(step.started.user, step.started.streamer, step.t)
