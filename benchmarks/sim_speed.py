@@ -10,17 +10,13 @@ Peak memory is the process's maximum resident set size (``resource.getrusage``).
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 
+from replay.engine import peak_rss_mb
 from sim.calibration import (calibration_file_rows, calibration_rows, format_table, log_stats)
 from sim.presets import PRESETS, parse_overrides, preset
 from sim.world import simulate
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
 def main() -> None:
