@@ -83,7 +83,7 @@ def replay_figures(data: Path, cache: Path, work: Path, learner: str, protocol: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, help="a log file (default: a simulated 3M-row log)")
-    parser.add_argument("--learners", default="pop,recent-pop,repeat",
+    parser.add_argument("--learners", default="pop,repeat,mf",
                         help="learners whose replay throughput is measured")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="livereplay-speed-"))

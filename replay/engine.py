@@ -25,9 +25,9 @@ from learners.base import Learner
 from .availability import Availability
 from .data import Log
 from .errors import ReplayError
+from .history import History
 from .protocols import PROTOCOLS, Moment
 from .results import Result
-from .history import History
 from .reveal import Revealer
 
 AVAILABILITIES = ("log", "others")

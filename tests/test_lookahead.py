@@ -7,7 +7,7 @@ import pytest
 
 from learners.base import Learner
 from learners.registry import BUILTIN, make_learner
-from replay.engine import replay
+from replay.engine import replay, sample_users
 from replay.step import Step
 
 CUT = 700
@@ -118,3 +118,8 @@ def test_history_reveals_stops_only_once_they_happen(sample_log):
     assert going_on.any()
     assert (stop[going_on] == -1).all()
     np.testing.assert_array_equal(stop[~going_on], sample_log.stop[: len(start)][~going_on])
+
+
+def test_the_users_sample_of_a_user_does_not_depend_on_later_users():
+    np.testing.assert_array_equal(sample_users(5000, 0.3, seed=4)[:1200],
+                                  sample_users(1200, 0.3, seed=4))
