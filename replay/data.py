@@ -134,8 +134,8 @@ class Log:
         rows = self.subset(self.start < step)
         return Log(user=rows.user, streamer=rows.streamer, start=rows.start,
                    stop=np.minimum(rows.stop, step).astype(np.int32),
-                   user_names=self.user_names[: int(rows.user.max()) + 1],
-                   streamer_names=self.streamer_names[: int(rows.streamer.max()) + 1],
+                   user_names=self.user_names[: int(rows.user.max(initial=-1)) + 1],
+                   streamer_names=self.streamer_names[: int(rows.streamer.max(initial=-1)) + 1],
                    source=f"{self.source}[:{step}]", report=self.report)
 
     def subset(self, keep: np.ndarray) -> "Log":
