@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from replay.arrays import distinct
+from replay.arrays import distinct, pair_keys, split_pair_keys
 from replay.step import Step
 
 from .base import Learner
@@ -54,9 +54,9 @@ def training_rows(step: Step) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     viewers now) would learn to spot channels that just appeared rather than what users like.
     """
     watching = step.watching
-    keys = distinct((watching.user.astype(np.int64) << 32) | watching.streamer)
-    users, streamers = (keys >> 32).astype(np.int32), (keys & 0xFFFFFFFF).astype(np.int32)
-    started = np.isin(keys, (step.started.user.astype(np.int64) << 32) | step.started.streamer)
+    keys = distinct(pair_keys(watching.user, watching.streamer))
+    users, streamers = split_pair_keys(keys)
+    started = np.isin(keys, pair_keys(step.started.user, step.started.streamer))
     viewers = np.bincount(streamers, minlength=step.n_streamers)
     return users, streamers, started & (viewers[streamers] == 1)
 

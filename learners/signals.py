@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from replay.arrays import distinct, expand_ranges, grow, known, positions
+from replay.arrays import (distinct, grow, known, pair_keys, positions, split_pair_keys,
+                           user_ranges)
 from replay.history import PairTable
 from replay.step import Step
 
@@ -62,10 +63,6 @@ class RecentStreamers:
         return streamers, starts
 
 
-def _keys(users: np.ndarray, streamers: np.ndarray) -> np.ndarray:
-    return (np.asarray(users, np.int64) << 32) | np.asarray(streamers, np.int64)
-
-
 class LiveSignals:
     """What a platform knows after the last step it applied: per-pair row counts and last
     starts, who is watching what, how many watch each channel, how many rows each channel
@@ -83,7 +80,7 @@ class LiveSignals:
         """Take step ``step.t`` into account."""
         started, watching = step.started, step.watching
         self.pairs.add(started.user, started.streamer, step.t)
-        self.watching = distinct(_keys(watching.user, watching.streamer))
+        self.watching = distinct(pair_keys(watching.user, watching.streamer))
         self.viewers = np.bincount(watching.streamer, minlength=step.n_streamers).astype(float)
         self.rows = grow(self.rows, step.n_streamers)
         np.add.at(self.rows, started.streamer, 1.0)
@@ -114,10 +111,8 @@ class LiveSignals:
         count[owner[hit], column[hit]] = counts[hit]
         gap[owner[hit], column[hit]] = self.t + 1 - last[hit]
         now = np.zeros((n, c))
-        users64 = np.asarray(users, np.int64)
-        owner, at = expand_ranges(np.searchsorted(self.watching, users64 << 32),
-                                  np.searchsorted(self.watching, (users64 + 1) << 32))
-        column = positions(candidates, self.watching[at] & 0xFFFFFFFF)
+        owner, at = user_ranges(self.watching, users)
+        column = positions(candidates, split_pair_keys(self.watching[at])[1])
         now[owner[column >= 0], column[column >= 0]] = 1.0
         active = (np.bincount(owner, minlength=n) > 0).astype(float)[:, None]
         since = known(self.live_since, candidates, fill=-1)

@@ -17,6 +17,29 @@ def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return owner, lo[owner] + (np.arange(len(owner), dtype=np.int64) - first[owner])
 
 
+def pair_keys(users: np.ndarray, streamers: np.ndarray) -> np.ndarray:
+    """One int64 key per (user, streamer) pair, ``user << 32 | streamer``: sorted keys are
+    grouped by user (see :func:`user_ranges`).
+
+    >>> split_pair_keys(pair_keys(np.array([3]), np.array([7])))
+    (array([3], dtype=int32), array([7], dtype=int32))
+    """
+    return (np.asarray(users, np.int64) << 32) | np.asarray(streamers, np.int64)
+
+
+def split_pair_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(users, streamers) of pair keys."""
+    return (keys >> 32).astype(np.int32), (keys & 0xFFFFFFFF).astype(np.int32)
+
+
+def user_ranges(keys: np.ndarray, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For sorted pair keys: (index into ``users``, position in ``keys``) of every key of
+    each user."""
+    users = np.asarray(users, np.int64)
+    return expand_ranges(np.searchsorted(keys, users << 32),
+                         np.searchsorted(keys, (users + 1) << 32))
+
+
 def distinct(values: np.ndarray, *, inverse: bool = False, counts: bool = False):
     """Sorted distinct values, optionally with the inverse map and the counts: what
     ``np.unique`` returns, with one sort (much faster than ``np.unique`` in recent numpy,

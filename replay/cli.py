@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.cli import add_simulate_arguments, print_comparison, run_simulate
 
-from .arrays import distinct
+from .arrays import distinct, pair_keys
 from .errors import ReplayError
 from .runner import add_data_arguments, add_replay_arguments, load_data, run_learner
 
@@ -31,7 +31,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     log = load_data(args)
     sizes = log.availability.sizes()
-    pairs = distinct((log.user.astype(np.int64) << 32) | log.streamer).size
+    pairs = distinct(pair_keys(log.user, log.streamer)).size
     rows = [
         ("Data", log.source),
         ("Num time periods", log.n_steps),

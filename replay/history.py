@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .arrays import distinct, expand_ranges
+from .arrays import distinct, pair_keys, split_pair_keys, user_ranges
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -63,10 +63,6 @@ class PairTable:
         return len(self._main[0]) + len(self._pending[0])
 
     @staticmethod
-    def _keys(users: np.ndarray, streamers: np.ndarray) -> np.ndarray:
-        return (np.asarray(users, np.int64) << 32) | np.asarray(streamers, np.int64)
-
-    @staticmethod
     def _find(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pos = np.searchsorted(keys, wanted)
         found = pos < len(keys)
@@ -75,7 +71,7 @@ class PairTable:
 
     def add(self, users: np.ndarray, streamers: np.ndarray, step: int) -> None:
         """Count rows (users[i], streamers[i]) that started at ``step``."""
-        keys, counts = distinct(self._keys(users, streamers), counts=True)
+        keys, counts = distinct(pair_keys(users, streamers), counts=True)
         for table in (self._main, self._pending):
             pos, found = self._find(table[0], keys)
             table[1][pos[found]] += counts[found]
@@ -93,7 +89,7 @@ class PairTable:
 
     def get(self, users: np.ndarray, streamers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(count, last start) of each pair; (0, -1) for pairs never seen."""
-        keys = self._keys(users, streamers)
+        keys = pair_keys(users, streamers)
         count = np.zeros(len(keys), np.int64)
         last = np.full(len(keys), -1, np.int32)
         for table in (self._main, self._pending):
@@ -104,12 +100,10 @@ class PairTable:
 
     def of_users(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every pair of the given users: (index into ``users``, streamer, count, last start)."""
-        users = np.asarray(users, np.int64)
         parts = []
         for keys, counts, last in (self._main, self._pending):
-            owner, pos = expand_ranges(np.searchsorted(keys, users << 32),
-                                       np.searchsorted(keys, (users + 1) << 32))
-            parts.append((owner, (keys[pos] & 0xFFFFFFFF).astype(np.int32), counts[pos], last[pos]))
+            owner, pos = user_ranges(keys, users)
+            parts.append((owner, split_pair_keys(keys[pos])[1], counts[pos], last[pos]))
         return tuple(np.concatenate(p) for p in zip(*parts))  # type: ignore[return-value]
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from learners.base import Learner
 
-from .arrays import distinct, expand_ranges, positions
+from .arrays import distinct, expand_ranges, pair_keys, positions
 from .availability import Availability
 from .data import Log
 from .errors import LearnerError
@@ -41,13 +41,15 @@ class Moment:
     score_budget: int
 
 
-def _checked_scores(scores: object, n_users: int, n_candidates: int, t: int) -> np.ndarray:
+def checked_scores(scores: object, n_users: int, n_candidates: int, where: str) -> np.ndarray:
+    """A learner's scores as a float array of shape (n_users or 1, n_candidates), or a
+    :class:`LearnerError` saying ``where`` they went wrong."""
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 2 or scores.shape[1] != n_candidates or scores.shape[0] not in (1, n_users):
-        raise LearnerError(f"step {t}: score() returned shape {scores.shape}, expected "
+        raise LearnerError(f"{where}: score() returned shape {scores.shape}, expected "
                            f"({n_users}, {n_candidates}) or (1, {n_candidates})")
     if np.isnan(scores).any():
-        raise LearnerError(f"step {t}: score() returned NaN")
+        raise LearnerError(f"{where}: score() returned NaN")
     return scores
 
 
@@ -65,8 +67,8 @@ def rank_by_chunks(learner: Learner, t: int, users: np.ndarray, candidates: np.n
     lo = 0
     while lo < len(users):
         hi = min(len(users), lo + chunk)
-        scores = _checked_scores(learner.score(users[lo:hi], candidates),
-                                 hi - lo, len(candidates), t)
+        scores = checked_scores(learner.score(users[lo:hi], candidates),
+                                hi - lo, len(candidates), f"step {t}")
         if scores.shape[0] == 1:
             hi = len(users)  # shared scores serve every user at once
         inside = (event_user >= lo) & (event_user < hi)
@@ -90,10 +92,6 @@ def _pairs_by_user(event_users: np.ndarray, owners: np.ndarray,
     events, pos = expand_ranges(np.searchsorted(owners, event_users, "left"),
                                 np.searchsorted(owners, event_users, "right"))
     return events, values[pos]
-
-
-def _pair_keys(users: np.ndarray, streamers: np.ndarray) -> np.ndarray:
-    return (np.asarray(users, np.int64) << 32) | np.asarray(streamers, np.int64)
 
 
 class Starts:
@@ -152,8 +150,8 @@ class Next:
         live = column >= 0
         targets = (event_of_row[live], column[live])
         now = moment.watching
-        kept_watching = np.isin(_pair_keys(log.user[rows], log.streamer[rows]),
-                                _pair_keys(log.user[now], log.streamer[now]))
+        kept_watching = np.isin(pair_keys(log.user[rows], log.streamer[rows]),
+                                pair_keys(log.user[now], log.streamer[now]))
         continuing = np.bincount(event_of_row, weights=kept_watching, minlength=len(users)) > 0
         events = np.arange(len(users))
         ranks = rank_by_chunks(moment.learner, moment.t, users, candidates, events, targets,

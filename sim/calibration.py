@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from replay.arrays import distinct
+from replay.arrays import distinct, pair_keys, split_pair_keys
 from replay.data import STEPS_PER_DAY, Log
 
 # The Twitch 100k file (100k_a.csv), as given by its own aggregates in the calibration files:
@@ -71,8 +71,8 @@ def log_stats(log: Log) -> LogStats:
     streamer = log.streamer.astype(np.int64)
     start, stop = log.start.astype(np.int64), log.stop.astype(np.int64)
     interval = stop - start
-    pairs = distinct(user << 32 | streamer)
-    pair_user, pair_streamer = pairs >> 32, pairs & 0xFFFFFFFF
+    pairs = distinct(pair_keys(user, streamer))
+    pair_user, pair_streamer = split_pair_keys(pairs)
     rows_per_user = np.bincount(user, minlength=log.n_users)
     viewers = np.bincount(pair_streamer, minlength=log.n_streamers)
     top = np.sort(viewers)[::-1][: max(1, len(viewers) // 100)]

@@ -25,7 +25,7 @@ import numpy as np
 
 from learners.base import Learner
 from learners.registry import make_learner
-from replay.errors import LearnerError
+from replay.protocols import checked_scores
 from replay.reveal import Revealer
 
 from .presets import SimParams
@@ -50,10 +50,8 @@ class LearnerSlate:
         shown = np.empty((len(users), k), np.int64)
         for lo in range(0, len(users), self.block):
             block = users[lo: lo + self.block]
-            scores = np.asarray(self.learner.score(block, live), np.float64)
-            if scores.shape not in ((len(block), len(live)), (1, len(live))):
-                raise LearnerError(f"{self.learner!r}.score returned shape {scores.shape}, "
-                                   f"expected ({len(block)}, {len(live)}) or (1, {len(live)})")
+            scores = checked_scores(self.learner.score(block, live), len(block), len(live),
+                                    repr(self.learner))
             scores = np.broadcast_to(scores, (len(block), len(live)))
             top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
             shown[lo: lo + len(block)] = live[top]
