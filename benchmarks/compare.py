@@ -4,7 +4,7 @@
 """
 import sys
 
-from replay.cli import main
+from livereplay.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["compare", *sys.argv[1:]]))

@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from replay.cli import main as livereplay
+from livereplay.cli import main as livereplay
 
 WINDOWS = {"validation": "20-31", "test": "32-42"}
 RUNS = {"log": ["--protocol", "starts", "--availability", "log"],

@@ -13,10 +13,10 @@ import argparse
 import sys
 import time
 
-from replay.engine import peak_rss_mb
-from sim.calibration import (calibration_file_rows, calibration_rows, format_table, log_stats)
-from sim.presets import PRESETS, parse_overrides, preset
-from sim.world import simulate
+from livereplay.engine import peak_rss_mb
+from livereplay.sim.calibration import (calibration_file_rows, calibration_rows, format_table, log_stats)
+from livereplay.sim.presets import PRESETS, parse_overrides, preset
+from livereplay.sim.world import simulate
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-LIVEREPLAY = [sys.executable, "-m", "replay.cli"]
+LIVEREPLAY = [sys.executable, "-m", "livereplay.cli"]
 
 
 def timed(command: list[str]) -> tuple[float, float]:
@@ -51,17 +51,20 @@ def seed_filter_seconds_per_step(path: Path, steps: int = 10) -> float:
 
 def python_loop_seconds_per_event(log, learner_name: str, first: int, steps: int) -> float:
     """Rank each session start with a per-user score() call and a Python comparison loop."""
-    from learners.registry import make_learner
-    from replay.engine import warm_up
+    from livereplay.engine import Timeline
+    from livereplay.learners.registry import make_learner
 
     learner = make_learner(learner_name)
-    timeline = warm_up(log, learner, until=first)
+    timeline = Timeline(log, learner)
+    for _ in range(first):
+        timeline.advance()
+        timeline.reveal()
     events, began = 0, time.perf_counter()
     for _ in range(steps):
         t = timeline.advance()
         candidates = log.availability.at(t)
         for row in timeline.starting:
-            scores = learner.score(np.array([log.user[row]]), candidates)[0]
+            scores = learner.score(np.array([log.user[row]]), candidates, t)[0]
             target = scores[int(np.searchsorted(candidates, log.streamer[row]))]
             sum(1 for s in scores if s >= target)
             events += 1
@@ -90,14 +93,14 @@ def main() -> None:
     cache = work / "cache"
     data = args.data
     if data is None:
-        from sim import preset, simulate
+        from livereplay.sim import preset, simulate
 
         data = work / "twitch-100k-sim.csv"
         simulate(preset("twitch-100k"), seed=0).write_csv(data)
 
-    from replay.availability import Availability
-    from replay.cache import load_log
-    from replay.data import default_data_path
+    from livereplay.availability import Availability
+    from livereplay.cache import load_log
+    from livereplay.data import default_data_path
 
     plain, plain_mb = timed([sys.executable, str(HERE / "plain_stats.py"), str(data)])
     stats = [*LIVEREPLAY, "stats", "--quiet", "--data", str(data), "--cache-dir", str(cache)]
@@ -105,8 +108,9 @@ def main() -> None:
     warm, warm_mb = timed(stats)
     log = load_log(data, cache_dir=cache)
     began = time.perf_counter()
-    Availability.build(log)
+    Availability.build(user=log.user, streamer=log.streamer, start=log.start, stop=log.stop)
     build = time.perf_counter() - began
+    help_seconds, _ = timed([*LIVEREPLAY, "--help"])
     seed_filter = seed_filter_seconds_per_step(data) * log.n_steps
     window = (log.n_steps // 2, 5)
     naive_event = python_loop_seconds_per_event(log, "repeat", *window)
@@ -115,6 +119,7 @@ def main() -> None:
     print(f"data: {data.name}  rows {log.n_rows:,}  users {log.n_users:,}  "
           f"streamers {log.n_streamers:,}  steps {log.n_steps:,}\n")
     print(f"{'what':<52}{'seconds':>9}{'peak MB':>9}   {'naive counterpart':<44}{'ratio':>8}")
+    print(f"{'livereplay --help (start-up)':<52}{help_seconds:>9.3g}")
     lines = [
         ("stats, cold (parse, index, write the cache)", cold, cold_mb,
          "plain pandas+numpy stats script", plain),

@@ -1,4 +1,5 @@
-"""Reference baselines, defined exactly as in DESIGN.md so results can be checked.
+"""Reference baselines, defined exactly as in ``docs/design.md`` § Reference baselines, so
+results can be checked.
 
 "Revealed so far" means rows with start at or before the last revealed step.
 """
@@ -6,10 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from replay.history import History
-from replay.step import Step
-
-from .base import Learner, grow, known, positions
+from livereplay.contract import History, Learner, Step, grow, known, positions
 
 
 class Random(Learner):
@@ -18,7 +16,7 @@ class Random(Learner):
     def reset(self) -> None:
         self.rng_ = np.random.default_rng(self.seed)
 
-    def score(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray:
         return self.rng_.random((len(users), len(candidates)))
 
 
@@ -31,7 +29,7 @@ class Popularity(Learner):
     def observe(self, step: Step) -> None:
         self.rows_ = step.history.streamer_rows()
 
-    def score(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray:
         return known(self.rows_, candidates)[None, :]
 
 
@@ -58,7 +56,7 @@ class DecayedPopularity(Learner):
         np.add.at(self.weight_, step.started.streamer, 1.0)
         self.t_ = step.t
 
-    def score(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray:
         return known(self.weight_, candidates)[None, :]
 
 
@@ -77,7 +75,7 @@ class _PersonalThenPopular(Learner):
     def personal(self, counts: np.ndarray, last_start: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def score(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray:
         history = self.history_
         scores = np.tile(known(history.streamer_rows(), candidates), (len(users), 1))
         owner, streamer, counts, last = history.user_pairs(users)

@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from replay.arrays import distinct, pair_keys, split_pair_keys
-from replay.step import Step
+from livereplay.arrays import distinct, pair_keys, split_pair_keys
+from livereplay.contract import Learner, Step
 
-from .base import Learner
 from .signals import LiveSignals, softmax_block
 
 PERSONAL_FEATURES = ("now", "count", "seen", "gap", "most", "latest")
@@ -26,13 +25,13 @@ CHANNEL_FEATURES = ("rows", "viewers")
 LIVE_AGE_FEATURES = ("live", "live_steps")
 
 
-def live_features(signals: LiveSignals, users: np.ndarray, candidates: np.ndarray,
+def live_features(signals: LiveSignals, users: np.ndarray, candidates: np.ndarray, t: int,
                   live_age: bool) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
     """The blend's live features of every (user, candidate): the personal ones, (B, C), in
     the order of :data:`PERSONAL_FEATURES`; the channel ones, (1, C), in the order of
     :data:`CHANNEL_FEATURES` (+ :data:`LIVE_AGE_FEATURES` if ``live_age``); and whether each
     user is watching something now, (B, 1)."""
-    raw = signals.features(users, candidates)
+    raw = signals.features(users, candidates, t)
     seen = (raw["count"] > 0).astype(float)
     gap = np.where(seen > 0, raw["gap"], np.inf)
     most = seen * (raw["count"] == raw["count"].max(axis=1, keepdims=True, initial=0))
@@ -50,7 +49,7 @@ def training_rows(step: Step) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     where ``leaky`` marks sessions starting at t on a channel nobody else watches at t.
 
     Such a channel is live at t only because of this very session: under availability
-    ``log`` it is the leak DESIGN.md describes, and a channel-level feature (popularity,
+    ``log`` it is the leak of ``docs/design.md`` § Availability, and a channel-level feature (popularity,
     viewers now) would learn to spot channels that just appeared rather than what users like.
     """
     watching = step.watching
@@ -81,7 +80,7 @@ class RepeatBlend(Learner):
         Use whether a candidate was live at the last step and for how long (default False).
         A real platform knows this, but under ``starts`` with availability ``log`` a channel
         that was not live at the last step is in A_t mostly because someone starts it at t
-        (the leak DESIGN.md describes), so this feature measures the leak more than the user.
+        (the leak of ``docs/design.md`` § Availability), so this feature measures the leak more than the user.
     leak_free
         Hide the channel features from the training softmax of sessions that start on a
         channel nobody else watches (see :func:`training_rows`; default True): those
@@ -118,19 +117,19 @@ class RepeatBlend(Learner):
         self.sq_grad_ = np.zeros(n)
         self.rng_ = np.random.default_rng(self.seed)
 
-    def _features(self, users: np.ndarray, candidates: np.ndarray) -> list[np.ndarray]:
+    def _features(self, users: np.ndarray, candidates: np.ndarray, t: int) -> list[np.ndarray]:
         """Personal features, the model's score, channel features (``self.channel_`` marks
         these), all twice: once for users watching something now, once for idle users (who
         are starting a session: repeat signals weigh differently for them)."""
-        personal, channel, active = live_features(self.signals_, users, candidates, self.live_age)
+        personal, channel, active = live_features(self.signals_, users, candidates, t, self.live_age)
         if self.model_ is not None:
-            personal.append(np.asarray(self.model_.score(users, candidates), np.float64))
+            personal.append(np.asarray(self.model_.score(users, candidates, t), np.float64))
         features = personal + channel
         return [f * active for f in features] + [f * (1.0 - active) for f in features]
 
-    def score(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray:
         scores = np.zeros((len(users), len(candidates)))
-        for weight, feature in zip(self.weights_, self._features(users, candidates)):
+        for weight, feature in zip(self.weights_, self._features(users, candidates, t)):
             scores += weight * feature
         return scores
 
@@ -141,7 +140,7 @@ class RepeatBlend(Learner):
                                                self.rng_)
             hide = (leaky & self.leak_free)[:, None]
             features = [np.where(hide, 0.0, f) if channel else np.broadcast_to(f, hide.shape[:1] + f.shape[1:])
-                        for f, channel in zip(self._features(users, candidates), self.channel_)]
+                        for f, channel in zip(self._features(users, candidates, step.t), self.channel_)]
             logits = sum(w * f for w, f in zip(self.weights_, features))
             p = np.exp(logits - logits.max(axis=1, keepdims=True))
             p /= p.sum(axis=1, keepdims=True)

@@ -25,9 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from replay.step import Step
+from livereplay.contract import Learner, Step
 
-from .base import Learner
 from .signals import softmax_block
 from .tf_common import DenseAdam, EmbeddingTable, tensorflow
 
@@ -85,8 +84,9 @@ class FactorLearner(Learner):
         """TensorFlow: the (B, dim) query vectors from gathered rows and extras."""
         raise NotImplementedError
 
-    def _pair_inputs(self, users: np.ndarray, candidates: np.ndarray) -> list[np.ndarray]:
-        """Arrays describing each (user, candidate) pair, for :meth:`_pair_logits`."""
+    def _pair_inputs(self, users: np.ndarray, candidates: np.ndarray,
+                     t: int) -> list[np.ndarray]:
+        """Arrays describing each (user, candidate) pair at step ``t``, for :meth:`_pair_logits`."""
         return []
 
     def _pair_signature(self) -> list[Any]:
@@ -140,12 +140,12 @@ class FactorLearner(Learner):
             self.dense_.apply(grads[3])
         return grads[0], grads[1], grads[2]
 
-    def _gather(self, users: np.ndarray, candidates: np.ndarray) -> tuple[list, tuple]:
-        """The ids gathered for ``users``, and the inputs of the compiled functions."""
+    def _gather(self, users: np.ndarray, candidates: np.ndarray, t: int) -> tuple[list, tuple]:
+        """The ids gathered for ``users``, and the inputs of the compiled functions at step ``t``."""
         ids, extra = self._inputs(users)
         rows = tuple(self.tables_[name].gather(i) for name, i in ids)
         inputs = (rows, tuple(extra), self.tables_["items"].gather(candidates),
-                  self.bias_.gather(candidates), tuple(self._pair_inputs(users, candidates)))
+                  self.bias_.gather(candidates), tuple(self._pair_inputs(users, candidates, t)))
         return ids, inputs
 
     def observe(self, step: Step) -> None:
@@ -153,7 +153,7 @@ class FactorLearner(Learner):
             candidates, target = softmax_block(step.available, step.started.streamer,
                                                self.max_candidates, self.rng_)
             for _ in range(self.updates):
-                ids, inputs = self._gather(step.started.user, candidates)
+                ids, inputs = self._gather(step.started.user, candidates, step.t)
                 row_grads, item_grad, bias_grad = self.train_(*inputs, target)
                 updates: dict[str, list] = {"items": [(candidates, item_grad.numpy())]}
                 for (name, i), grad in zip(ids, row_grads):
@@ -164,8 +164,8 @@ class FactorLearner(Learner):
                 self.bias_.apply(candidates, bias_grad.numpy())
         self._remember(step)
 
-    def score(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-        _, inputs = self._gather(users, candidates)
+    def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray:
+        _, inputs = self._gather(users, candidates, t)
         return self.logits_(*inputs).numpy()
 
 

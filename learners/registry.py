@@ -12,30 +12,29 @@ import importlib
 from importlib.metadata import entry_points
 from typing import Any
 
-from replay.errors import LearnerError
-
-from .base import Learner
+from livereplay.contract import Learner
+from livereplay.errors import LearnerError
 
 ENTRY_POINT_GROUP = "livereplay.learners"
 
 # name -> (import path, one-line description)
 BUILTIN: dict[str, tuple[str, str]] = {
-    "random": ("learners.baselines:Random", "uniformly random scores (seeded)"),
-    "pop": ("learners.baselines:Popularity", "rows of each streamer revealed so far"),
-    "recent-pop": ("learners.baselines:DecayedPopularity",
+    "random": ("livereplay.learners.baselines:Random", "uniformly random scores (seeded)"),
+    "pop": ("livereplay.learners.baselines:Popularity", "rows of each streamer revealed so far"),
+    "recent-pop": ("livereplay.learners.baselines:DecayedPopularity",
                    "popularity with exponentially decayed counts (half-life in steps)"),
-    "repeat": ("learners.baselines:Repeat",
+    "repeat": ("livereplay.learners.baselines:Repeat",
                "the user's own row count per streamer, then popularity"),
-    "repeat-recent": ("learners.baselines:RecentRepeat",
+    "repeat-recent": ("livereplay.learners.baselines:RecentRepeat",
                       "the streamer the user watched most recently, then popularity"),
-    "mf": ("learners.mf:MF", "online matrix factorisation (TensorFlow), softmax over A_t"),
-    "fpmc": ("learners.transition:FPMC",
+    "mf": ("livereplay.learners.mf:MF", "online matrix factorisation (TensorFlow), softmax over A_t"),
+    "fpmc": ("livereplay.learners.transition:FPMC",
              "online FPMC (TensorFlow): user taste + transition from the previous streamer"),
-    "lstm": ("learners.sequence:LSTM",
+    "lstm": ("livereplay.learners.sequence:LSTM",
              "stacked LSTMs over the user's recent streamers (TensorFlow), trained online"),
-    "liverec": ("learners.sequence:LiveRec",
+    "liverec": ("livereplay.learners.sequence:LiveRec",
                 "self-attention over the user's history + time-since-last-watch (TensorFlow)"),
-    "blend": ("learners.blend:RepeatBlend",
+    "blend": ("livereplay.learners.blend:RepeatBlend",
               "live repeat signals + liverec, weights learnt online (conditional logit)"),
 }
 

@@ -2,7 +2,7 @@
 
 Both keep each user's last ``length`` started streamers (:class:`RecentStreamers`), embed
 them with the streamer table they also score with, and encode the window into the user's
-query; they are trained online like every :class:`learners.mf.FactorLearner`: at each step,
+query; they are trained online like every :class:`livereplay.learners.mf.FactorLearner`: at each step,
 each session that starts is a softmax over the available streamers, given the window as it
 was before the step.
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from replay.step import Step
+from livereplay.contract import Step
 
 from .mf import FactorLearner
 from .signals import LiveSignals, RecentStreamers
@@ -66,7 +66,7 @@ class LSTM(_WindowLearner):
         Stacked LSTM layers, each ``dim`` wide (default 2).
     dense_lr
         Adam learning rate of the LSTM weights (default 1e-3).
-    The others are those of :class:`learners.mf.FactorLearner`.
+    The others are those of :class:`livereplay.learners.mf.FactorLearner`.
     """
 
     def __init__(self, *, layers: int = 2, **hyper: Any) -> None:
@@ -123,7 +123,7 @@ class LiveRec(_WindowLearner):
         Buckets of the time since last watch (default 16: up to 2^13 steps apart).
     dense_lr
         Adam learning rate of the attention weights and gap embeddings (default 1e-3).
-    The others are those of :class:`learners.mf.FactorLearner`.
+    The others are those of :class:`livereplay.learners.mf.FactorLearner`.
     """
 
     def __init__(self, *, blocks: int = 1, gap_buckets: int = 16, **hyper: Any) -> None:
@@ -144,8 +144,9 @@ class LiveRec(_WindowLearner):
             weights[f"ffn_bias{block}"] = np.zeros(d)
         return weights
 
-    def _pair_inputs(self, users: np.ndarray, candidates: np.ndarray) -> list[np.ndarray]:
-        raw = self.signals_.features(users, candidates)
+    def _pair_inputs(self, users: np.ndarray, candidates: np.ndarray,
+                     t: int) -> list[np.ndarray]:
+        raw = self.signals_.features(users, candidates, t)
         gap = np.maximum(raw["gap"], 1.0)
         bucket = np.minimum(2 + np.floor(np.log2(gap)), self.gap_buckets - 1)
         bucket = np.where(raw["count"] > 0, bucket, 0)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from replay.arrays import (distinct, grow, known, pair_keys, positions, split_pair_keys,
-                           user_ranges)
-from replay.history import PairTable
-from replay.step import Step
+from livereplay.arrays import distinct, pair_keys, positions, split_pair_keys, user_ranges
+from livereplay.contract import Step, grow, known
+from livereplay.history import PairTable
 
 
 class RecentStreamers:
@@ -92,15 +91,18 @@ class LiveSignals:
         self.live_since = since
         self.t = step.t
 
-    def features(self, users: np.ndarray, candidates: np.ndarray) -> dict[str, np.ndarray]:
-        """Signals of every (user, candidate) as of the next step, t+1, each (len(users), C):
+    def features(self, users: np.ndarray, candidates: np.ndarray,
+                 t: int) -> dict[str, np.ndarray]:
+        """Signals of every (user, candidate) for step ``t`` (after the last applied step), each
+        (len(users), C):
 
         count  -- the user's rows of the candidate so far
-        gap    -- steps from the user's last start of it to t+1 (-1 if never watched)
-        now    -- 1 if the user is watching it at t
-        and, shaped (len(users), 1), ``active`` (1 if the user is watching anything at t);
-        and, shaped (1, C): ``rows`` (its rows so far), ``viewers`` (its viewers at t),
-        ``live_steps`` (steps it has been live up to t; 0 if it was not live at t).
+        gap    -- steps from the user's last start of it to ``t`` (-1 if never watched)
+        now    -- 1 if the user is watching it at the last applied step
+        and, shaped (len(users), 1), ``active`` (1 if the user is watching anything at the last
+        applied step); and, shaped (1, C): ``rows`` (its rows so far), ``viewers`` (its viewers
+        at the last applied step), ``live_steps`` (steps from the start of its current live
+        spell to ``t``; 0 if it was not live at the last applied step).
         """
         n, c = len(users), len(candidates)
         count = np.zeros((n, c))
@@ -109,14 +111,14 @@ class LiveSignals:
         column = positions(candidates, streamer)
         hit = column >= 0
         count[owner[hit], column[hit]] = counts[hit]
-        gap[owner[hit], column[hit]] = self.t + 1 - last[hit]
+        gap[owner[hit], column[hit]] = t - last[hit]
         now = np.zeros((n, c))
         owner, at = user_ranges(self.watching, users)
         column = positions(candidates, split_pair_keys(self.watching[at])[1])
         now[owner[column >= 0], column[column >= 0]] = 1.0
         active = (np.bincount(owner, minlength=n) > 0).astype(float)[:, None]
         since = known(self.live_since, candidates, fill=-1)
-        live_steps = np.where(since >= 0, self.t + 1 - since, 0.0)
+        live_steps = np.where(since >= 0, t - since, 0.0)
         return {"count": count, "gap": gap, "now": now, "active": active,
                 "rows": known(self.rows, candidates)[None, :],
                 "viewers": known(self.viewers, candidates)[None, :],

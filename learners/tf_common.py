@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from replay.arrays import distinct
+from livereplay.arrays import distinct
 
 _TF: ModuleType | None = None
 

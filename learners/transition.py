@@ -2,7 +2,7 @@
 
 A user's query is its long-term taste plus what its recent sessions lead to:
 query(u) = p_u + mean over u's last ``previous`` started streamers l of t_l, scored against
-the streamer's embedding and bias like every :class:`learners.mf.FactorLearner`. The
+the streamer's embedding and bias like every :class:`livereplay.learners.mf.FactorLearner`. The
 transition rows ``t_l`` (previous streamer -> next streamer) are shared by all users, so a
 user new to a streamer still gets the transitions others made from it.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from replay.step import Step
+from livereplay.contract import Step
 
 from .mf import FactorLearner
 from .signals import RecentStreamers
@@ -27,7 +27,7 @@ class FPMC(FactorLearner):
     previous
         How many of the user's last started streamers the transition term averages over
         (default 1: the previous streamer, as in FPMC).
-    The others are those of :class:`learners.mf.FactorLearner`.
+    The others are those of :class:`livereplay.learners.mf.FactorLearner`.
     """
 
     def __init__(self, *, previous: int = 1, **hyper: Any) -> None:

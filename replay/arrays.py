@@ -72,25 +72,3 @@ def positions(candidates: np.ndarray, items: np.ndarray) -> np.ndarray:
         return np.full(len(items), -1, np.int64)
     pos = np.minimum(np.searchsorted(candidates, items), len(candidates) - 1)
     return np.where(candidates[pos] == items, pos, -1)
-
-
-def known(values: np.ndarray, ids: np.ndarray, fill: float = 0.0) -> np.ndarray:
-    """``values[ids]`` as floats, with ``fill`` for ids past the end (not seen yet).
-
-    >>> known(np.array([4, 7]), np.array([1, 2]))
-    array([7., 0.])
-    """
-    out = np.full(len(ids), fill, dtype=np.float64)
-    seen = ids < len(values)
-    out[seen] = values[ids[seen]]
-    return out
-
-
-def grow(values: np.ndarray, size: int, fill: float = 0.0) -> np.ndarray:
-    """``values`` extended with ``fill`` to at least ``size`` rows (ids learnt of late);
-    capacity doubles so that growing one id at a time stays cheap."""
-    if len(values) >= size:
-        return values
-    grown = np.full((max(size, 2 * len(values)),) + values.shape[1:], fill, dtype=values.dtype)
-    grown[: len(values)] = values
-    return grown

@@ -4,7 +4,7 @@ The cache lives in a per-user folder (``$LIVEREPLAY_CACHE``, else ``$XDG_CACHE_H
 else ``~/.cache/livereplay``), keyed by a hash of the file's bytes and the parse options: a
 changed file is a different key, so a stale entry is never read.
 
->>> from replay.data import default_data_path
+>>> from livereplay.data import default_data_path
 >>> log = load_log(default_data_path(), cache=False)
 >>> log.n_rows
 52141

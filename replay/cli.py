@@ -11,25 +11,108 @@ Errors in the input or the arguments are one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import ast
+import os
 import sys
 import time
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-import numpy as np
-
-from sim.cli import add_simulate_arguments, print_comparison, run_simulate
-
-from .arrays import distinct, pair_keys
 from .errors import ReplayError
-from .runner import add_data_arguments, add_replay_arguments, load_data, run_learner
+
+if TYPE_CHECKING:
+    from .runner import RunSpec
+
+# Only argparse and the error type are imported up front: `livereplay --help` and
+# `livereplay stats` load neither TensorFlow, SimPy nor matplotlib (each command imports
+# what it needs).
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """--data, --skip-bad-rows, --cache-dir, --no-cache."""
+    parser.add_argument("--data", default=None, metavar="FILE",
+                        help="log file (user,stream,streamer,start,stop); default: the embedded "
+                             "Twitch sample (Rappaz, McAuley & Aberer, RecSys 2021)")
+    parser.add_argument("--skip-bad-rows", action="store_true",
+                        help="skip malformed rows and report how many, by reason "
+                             "(default: stop at the first one)")
+    parser.add_argument("--cache-dir", default=None, metavar="DIR",
+                        help="cache folder for parsed logs (default: $LIVEREPLAY_CACHE or "
+                             "~/.cache/livereplay)")
+    parser.add_argument("--no-cache", action="store_true", help="always parse the CSV")
+
+
+def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data options and what to evaluate: protocol, candidates, window, sample, seed."""
+    add_data_arguments(parser)
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="learner hyper-parameter, repeatable (e.g. --param half_life=72)")
+    parser.add_argument("--protocol", choices=["starts", "next", "holdout"], default="starts",
+                        help="starts: rank each session start's streamer; next: rank what each "
+                             "watching user watches at the next step; holdout: the paper's "
+                             "last-event-per-user protocol (default: starts; docs/design.md "
+                             "§ Protocols)")
+    parser.add_argument("--availability", choices=["log", "others"], default=None,
+                        help="starts candidates: log = A_t; others = A_t without the streamers "
+                             "whose only viewer is the evaluated user (default: log)")
+    parser.add_argument("--split", choices=["test", "validation"], default=None,
+                        help="holdout split: test = the last 250 steps, validation = the 250 "
+                             "before (default: test)")
+    span = parser.add_mutually_exclusive_group()
+    span.add_argument("--window", metavar="A:B",
+                      help="evaluate steps A <= t < B (earlier steps warm the learner up)")
+    span.add_argument("--days", metavar="D1-D2",
+                      help="evaluate days D1..D2 (day d = steps 144d .. 144d+143)")
+    parser.add_argument("--users-sample", type=float, default=None, metavar="FRACTION",
+                        help="evaluate only this fraction of the users (learners still see all)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the learner and the sample")
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs with Python literal values (strings if not a literal).
+
+    >>> parse_params(["half_life=72", "name=x"])
+    {'half_life': 72, 'name': 'x'}
+    """
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise ReplayError(f"--param {pair!r}: expected NAME=VALUE")
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
+
+
+def run_spec(args: argparse.Namespace) -> "RunSpec":
+    """The :class:`livereplay.runner.RunSpec` the command line describes."""
+    from .runner import RunSpec
+
+    options = vars(args)
+    return RunSpec(learner=options.get("learner", "repeat"), data=args.data,
+                   protocol=options.get("protocol", "starts"),
+                   availability=options.get("availability"), split=options.get("split"),
+                   window=options.get("window"), days=options.get("days"),
+                   users_sample=options.get("users_sample"), seed=options.get("seed", 0),
+                   params=parse_params(options.get("param", [])),
+                   skip_bad_rows=args.skip_bad_rows, cache=not args.no_cache,
+                   cache_dir=args.cache_dir)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
     if args.compare:
+        from livereplay.sim.cli import print_comparison
+
         print_comparison(*args.compare)
         return 0
+    import numpy as np
+
+    from .arrays import distinct, pair_keys
+    from .runner import load_data
+
     began = time.perf_counter()
-    log = load_data(args)
+    log = load_data(run_spec(args))
     sizes = log.availability.sizes()
     pairs = distinct(pair_keys(log.user, log.streamer)).size
     rows = [
@@ -55,12 +138,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    result = run_learner(args, progress=False if args.quiet else None)
+    from .runner import run
+
+    result = run(run_spec(args), progress=False if args.quiet else None)
     if args.json:
         result.write_json(args.json)
     if not args.quiet:
         where = f", availability {result.availability}" if result.availability else ""
-        split = f", {args.split} split" if args.protocol == "holdout" else ""
+        split = f", {result.extra['split']} split" if "split" in result.extra else ""
         print(f"{args.learner} on {result.extra['data']}: {args.protocol}{split}{where}, "
               f"steps [{result.window[0]}, {result.window[1]})")
         print(result.table())
@@ -75,18 +160,27 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare
 
-    compare(args)
+    learners = None if args.learners is None else [
+        name.strip() for name in args.learners.split(",")]
+    compare(run_spec(args), learners, jobs=args.jobs, out=args.out, quiet=args.quiet)
     return 0
 
 
 def cmd_learners(args: argparse.Namespace) -> int:
-    from learners.registry import available_learners
+    from livereplay.learners.registry import available_learners
 
     learners = available_learners()
     width = max(map(len, learners))
     for name, description in learners.items():
         print(f"{name:<{width}}  {description}")
     return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from livereplay.learners.registry import make_learner
+    from livereplay.sim.cli import run_simulate
+
+    return run_simulate(args, make_learner)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="replay a log to a learner and evaluate it",
                               description="Replay a log in time order to a learner and report "
-                                          "hit rate, NDCG and MRR (DESIGN.md protocols).")
+                                          "hit rate, NDCG and MRR (docs/design.md § Protocols).")
     run.add_argument("--learner", default="repeat",
                      help="learner name (see `livereplay learners`) or module:Class "
                           "(default: repeat)")
@@ -125,8 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", default="livereplay-results", metavar="DIR",
                          help="folder for results.md, results.csv, results.json and the plots "
                               "(default: livereplay-results)")
-    compare.add_argument("--jobs", type=int, default=1, metavar="N",
-                         help="learners run in N parallel processes (default: 1)")
+    compare.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                         help="learners run in N parallel processes (default: the machine's "
+                              "cores)")
     compare.add_argument("--quiet", action="store_true", help="print nothing, no progress bars")
     compare.set_defaults(handler=cmd_compare)
 
@@ -137,8 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate", help="simulate a live-streaming platform (logs, or learners in closed loop)",
         description="Simulate a live-streaming platform with SimPy: write a log in the "
                     "original layout, or run learners in closed loop.")
+    from livereplay.sim.cli import add_simulate_arguments
+
     add_simulate_arguments(simulate)
-    simulate.set_defaults(handler=run_simulate)
+    simulate.set_defaults(handler=cmd_simulate)
     return parser
 
 

@@ -4,12 +4,19 @@
 log and protocol (one after another, or in ``--jobs`` processes) and writes into ``results/``:
 ``results.md``, ``results.csv`` (one row per learner and split), ``results.json`` (every
 result and how it was made: the data file's hash, the seeds, package versions, the machine)
-and the plots of :mod:`replay.plots`.
+and the plots of :mod:`livereplay.plots`. From Python:
+
+>>> from livereplay.runner import RunSpec
+>>> import tempfile
+>>> results = compare(RunSpec(window=(5000, 5200), cache=False), ["pop", "repeat"],
+...                   out=tempfile.mkdtemp(), quiet=True)
+>>> [(r.learner, r.n_events) for r in results]
+[('pop', 1846), ('repeat', 1846)]
 """
 from __future__ import annotations
 
-import argparse
 import csv
+import dataclasses
 import datetime
 import json
 import os
@@ -21,35 +28,32 @@ from pathlib import Path
 from typing import Any
 
 from .cache import file_digest
-from .data import default_data_path
 from .errors import ReplayError
 from .metrics import METRICS
 from .results import Result
-from .runner import load_data, run_learner
+from .runner import RunSpec, load_data, run
 
 PACKAGES = ("livereplay", "numpy", "pandas", "pyarrow", "simpy", "tensorflow", "tensorflow-cpu",
             "matplotlib")
 
 
-def _run_one(args: argparse.Namespace) -> Result:
-    return run_learner(args, progress=False if args.quiet or args.jobs > 1 else None)
+def _run_quietly(spec: RunSpec) -> Result:
+    return run(spec, progress=False)
 
 
-def provenance(args: argparse.Namespace, learners: list[str], seconds: float) -> dict[str, Any]:
+def provenance(spec: RunSpec, learners: list[str], jobs: int, seconds: float) -> dict[str, Any]:
     """How the comparison was made: data, seeds, options, package versions, machine."""
-    path = Path(args.data) if args.data else default_data_path()
     versions = {}
     for package in PACKAGES:
         try:
             versions[package] = version(package)
         except PackageNotFoundError:
             continue
+    options = {name: value for name, value in dataclasses.asdict(spec).items()
+               if name not in ("learner", "data", "cache", "cache_dir")}
     return {
-        "data": {"file": path.name, "blake2b": file_digest(path)},
-        "learners": learners, "seed": args.seed, "protocol": args.protocol,
-        "availability": args.availability or "log", "split": args.split,
-        "window": args.window, "days": args.days, "users_sample": args.users_sample,
-        "params": args.param, "jobs": args.jobs,
+        "data": {"file": spec.data_path.name, "blake2b": file_digest(spec.data_path)},
+        "learners": learners, **options, "jobs": jobs,
         "packages": versions,
         "machine": {"platform": platform.platform(), "processor": platform.machine(),
                     "cpus": os.cpu_count(), "python": platform.python_version()},
@@ -85,26 +89,27 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def compare(args: argparse.Namespace) -> list[Result]:
-    """Run every learner of ``args.learners`` and write the outputs into ``args.out``."""
-    from learners.registry import BUILTIN
+def compare(spec: RunSpec, learners: list[str] | None = None, *, jobs: int = 1,
+            out: str | Path = "livereplay-results", quiet: bool = False) -> list[Result]:
+    """Run ``spec`` for every learner of ``learners`` (default: every built-in one) and write
+    the outputs into ``out``."""
+    from livereplay.learners.registry import BUILTIN
 
-    learners = [name.strip() for name in (args.learners or ",".join(BUILTIN)).split(",")
-                if name.strip()]
+    learners = list(BUILTIN) if learners is None else [name for name in learners if name]
     if not learners:
         raise ReplayError("--learners names no learner")
-    if args.jobs < 1:
-        raise ReplayError(f"--jobs must be at least 1, got {args.jobs}")
-    out = Path(args.out)
+    if jobs < 1:
+        raise ReplayError(f"--jobs must be at least 1, got {jobs}")
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    load_data(args)  # parse once and fill the cache before the learners start
-    jobs = [argparse.Namespace(**{**vars(args), "learner": name}) for name in learners]
-    if args.jobs > 1:
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            results = list(pool.map(_run_one, jobs))
+    load_data(spec)  # parse once and fill the cache before the learners start
+    specs = [spec.with_learner(name) for name in learners]
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(_run_quietly, specs))
     else:
-        results = [_run_one(job) for job in jobs]
+        results = [run(one, progress=False if quiet else None) for one in specs]
 
     rows = table_rows(results)
     (out / "results.md").write_text(markdown(rows))
@@ -113,12 +118,12 @@ def compare(args: argparse.Namespace) -> list[Result]:
         writer.writeheader()
         writer.writerows(rows)
     (out / "results.json").write_text(json.dumps(
-        {"provenance": provenance(args, learners, time.perf_counter() - began),
+        {"provenance": provenance(spec, learners, jobs, time.perf_counter() - began),
          "results": [r.to_dict() for r in results]}, indent=2) + "\n")
     from .plots import plot_all
 
     plots = plot_all(results, out)
-    if not args.quiet:
+    if not quiet:
         print(markdown(rows), end="")
         print(f"\nwrote {out}/results.md, results.csv, results.json, "
               + ", ".join(p.name for p in plots))

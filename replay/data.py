@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -25,10 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .arrays import distinct, positions
+from .availability import Availability
 from .errors import LogFormatError
-
-if TYPE_CHECKING:
-    from .availability import Availability
 
 COLUMNS = ("user", "stream", "streamer", "start", "stop")
 STEPS_PER_DAY = 144
@@ -123,10 +121,10 @@ class Log:
         return _encode(*columns, source=source, skipped=dict(skipped))
 
     @cached_property
-    def availability(self) -> "Availability":
-        """The availability index of this log, built on first use (see replay.availability)."""
-        from .availability import Availability
-        return Availability.build(self)
+    def availability(self) -> Availability:
+        """The availability index of this log, built on first use (:mod:`livereplay.availability`)."""
+        return Availability.build(user=self.user, streamer=self.streamer, start=self.start,
+                                  stop=self.stop)
 
     def cut(self, step: int) -> "Log":
         """The log as it would be at ``step``: rows starting at or after it dropped, stops

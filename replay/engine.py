@@ -1,16 +1,24 @@
-"""The replay loop: time order, what is revealed when, and evaluation.
+"""The replay loop: time order, what is revealed when, and evaluation
+(``docs/design.md`` § The replay loop).
 
-For t = 0 .. b-1 the engine (1) evaluates what the protocol predicts at t, with what was
-revealed through t-1 (``starts``), (2) reveals step t to the learner, (3) evaluates what the
-protocol predicts after t is known (``next``). Steps before the window are replayed as
-warm-up without evaluation. Learners only ever see :class:`replay.step.Step` objects built
-by the :class:`replay.reveal.Revealer`, so look-ahead is impossible by construction.
+The protocol plans the replay (:mod:`livereplay.protocols`); then for t = 0 .. until-1 the
+engine (1) ranks what the protocol predicts at t with what was revealed through t-1
+(``starts``), (2) reveals step t to the learner, (3) ranks what the protocol predicts once t
+is known (``next``); once the replay ends, the protocol may rank more (``holdout``). Steps
+before the window are replayed as warm-up without evaluation. Learners only ever see
+:class:`livereplay.contract.Step` objects built by the :class:`livereplay.reveal.Revealer`,
+so look-ahead is impossible by construction.
 
->>> from replay.data import read_csv, default_data_path
->>> from learners.registry import make_learner
->>> result = replay(read_csv(default_data_path()), make_learner("pop"), window=(5000, 5200))
->>> result.metrics()["all"]["n"]
-1846
+>>> from livereplay.data import read_csv, default_data_path
+>>> from livereplay.contract import Learner, known
+>>> class Popular(Learner):
+...     def observe(self, step):
+...         self.rows_ = step.history.streamer_rows().copy()
+...     def score(self, users, candidates, t):
+...         return known(self.rows_, candidates)[None, :]
+>>> result = replay(read_csv(default_data_path()), Popular(), window=(5000, 5200))
+>>> result.metrics()["all"]["n"], round(result.metrics()["all"]["hr@10"], 4)
+(1846, 0.4561)
 """
 from __future__ import annotations
 
@@ -20,18 +28,17 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from learners.base import Learner
-
 from .availability import Availability
+from .contract import History, Learner
 from .data import Log
 from .errors import ReplayError
-from .history import History
-from .protocols import PROTOCOLS, Moment
+from .holdout import Holdout
+from .protocols import Ending, Moment, Next, Outcome, Protocol, Starts
+from .ranking import SCORE_BUDGET
 from .results import Result
 from .reveal import Revealer
 
-AVAILABILITIES = ("log", "others")
-SCORE_BUDGET = 1 << 22  # scores held at once (users x candidates), 32 MB of float64
+PROTOCOLS = ("starts", "next", "holdout")
 
 
 def sample_users(n_users: int, fraction: float, seed: int) -> np.ndarray:
@@ -88,77 +95,79 @@ class Timeline:
                                                   self.log.streamer[rows], self.log.stop[rows]))
 
 
-def warm_up(log: Log, learner: Learner, until: int) -> Timeline:
-    """Reveal steps 0 .. until-1 of ``log`` to ``learner`` (reset first), evaluating nothing."""
-    timeline = Timeline(log, learner)
-    for _ in range(until):
-        timeline.advance()
-        timeline.reveal()
-    return timeline
+def make_protocol(name: str, *, availability: str | None = None,
+                  split: str | None = None) -> Protocol:
+    """The protocol ``name`` with its options: ``availability`` for ``starts`` (default
+    ``log``; ``next`` and ``holdout`` rank among A_t, ``log``), ``split`` for ``holdout``
+    (default ``test``); an option another protocol does not take is an error rather than
+    silently ignored."""
+    if name not in PROTOCOLS:
+        raise ReplayError(f"unknown protocol {name!r}; choose from {', '.join(PROTOCOLS)}")
+    if availability not in (None, "log") and name != "starts":
+        raise ReplayError(f"availability {availability!r} applies to the starts protocol only")
+    if split is not None and name != "holdout":
+        raise ReplayError(f"split {split!r} applies to the holdout protocol only")
+    if name == "starts":
+        return Starts(availability or "log")
+    if name == "next":
+        return Next()
+    return Holdout(split or "test")
 
 
-def replay(log: Log, learner: Learner, *, protocol: str = "starts", availability: str = "log",
+def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
+           availability: str | None = None, split: str | None = None,
            window: tuple[int, int] | None = None, users: np.ndarray | None = None,
            index: Availability | None = None, progress: bool | None = False,
            learner_name: str | None = None, score_budget: int = SCORE_BUDGET) -> Result:
     """Replay ``log`` to ``learner`` and evaluate ``protocol`` over ``window`` = [a, b).
 
+    protocol -- a name (with ``availability`` for starts, ``split`` for holdout; see
+                :func:`make_protocol`) or a :class:`Protocol` object.
     users -- boolean mask of the users whose events are evaluated (all by default); the
              learner still sees every row.
     index -- a prebuilt availability index for ``log`` (built here if omitted).
     progress -- a progress bar: True, False, or None (only on a terminal).
     """
-    if protocol not in PROTOCOLS:
-        raise ReplayError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
-    if availability not in AVAILABILITIES:
-        raise ReplayError(f"unknown availability {availability!r}; choose from "
-                          f"{', '.join(AVAILABILITIES)}")
-    T = log.n_steps
-    a, b = window if window is not None else (0, T)
-    if not 0 <= a < b <= T:
-        raise ReplayError(f"window [{a}, {b}) is not inside the log's steps [0, {T})")
-    evaluator = PROTOCOLS[protocol](availability) if protocol == "starts" else PROTOCOLS[protocol]()
+    evaluator = protocol if isinstance(protocol, Protocol) else make_protocol(
+        protocol, availability=availability, split=split)
+    plan = evaluator.plan(log, window)
     index = index if index is not None else log.availability
     evaluated = users if users is not None else np.ones(log.n_users, dtype=bool)
 
     began = time.perf_counter()
-    timeline = Timeline(log, learner)
-    ranks, steps, kinds = [], [], []
-    for t in tqdm(range(b), disable=None if progress is None else not progress,
-                  desc=f"{learner_name or type(learner).__name__} {protocol}", unit="step",
-                  mininterval=0.5, leave=False):
+    timeline = Timeline(plan.log, learner)
+    outcomes: list[Outcome | None] = []
+    for t in tqdm(range(plan.until), disable=None if progress is None else not progress,
+                  desc=f"{learner_name or type(learner).__name__} {evaluator.name}",
+                  unit="step", mininterval=0.5, leave=False):
         timeline.advance()
         moment = None
-        if t >= a:
+        if t >= plan.a:
             starting, watching_next = timeline.starting, timeline.watching_next()
-            moment = Moment(t=t, log=log, index=index, history=timeline.history,
+            rows_of = plan.log.user
+            moment = Moment(t=t, log=plan.log, index=index, history=timeline.history,
                             learner=learner, watching=timeline.watching,
-                            starting=starting[evaluated[log.user[starting]]],
-                            watching_next=watching_next[evaluated[log.user[watching_next]]],
+                            starting=starting[evaluated[rows_of[starting]]],
+                            watching_next=watching_next[evaluated[rows_of[watching_next]]],
                             score_budget=score_budget)
-        if moment is not None and not evaluator.after_reveal:
-            _collect(evaluator.evaluate(moment), t, ranks, steps, kinds)
+            outcomes.append(evaluator.before_reveal(moment))
         timeline.reveal()
-        if moment is not None and evaluator.after_reveal and t + 1 < T:
-            _collect(evaluator.evaluate(moment), t, ranks, steps, kinds)
+        if moment is not None:
+            outcomes.append(evaluator.after_reveal(moment))
+    outcomes.append(evaluator.after_replay(Ending(log=log, index=index, learner=learner,
+                                                  evaluated=evaluated,
+                                                  score_budget=score_budget)))
 
-    if not ranks:
-        raise ReplayError(f"window [{a}, {b}) holds no {protocol} events to evaluate")
-    result = Result(
-        learner=learner_name or type(learner).__name__, protocol=protocol,
-        availability=availability if protocol == "starts" else None, window=(a, b),
-        splits=evaluator.splits, ranks=np.concatenate(ranks), steps=np.concatenate(steps),
-        kind=np.concatenate(kinds), seconds=time.perf_counter() - began,
-        peak_rss_mb=peak_rss_mb())
-    if protocol == "next":
-        rewards = float((result.ranks == 0).sum())
-        result.objective = rewards / (int(evaluated.sum()) * (min(b, T - 1) - a))
-    return result
-
-
-def _collect(outcome: tuple[np.ndarray, np.ndarray] | None, t: int, ranks: list, steps: list,
-             kinds: list) -> None:
-    if outcome is not None:
-        ranks.append(outcome[0])
-        steps.append(np.full(len(outcome[0]), t, np.int32))
-        kinds.append(outcome[1])
+    ranked = [o for o in outcomes if o is not None]
+    if not ranked:
+        raise ReplayError(f"window [{plan.a}, {plan.b}) holds no {evaluator.name} events "
+                          "to evaluate")
+    outcome = Outcome(*(np.concatenate(parts) for parts in zip(*ranked)))
+    return Result(
+        learner=learner_name or type(learner).__name__, protocol=evaluator.name,
+        availability=evaluator.availability, window=(plan.a, plan.b),
+        splits=evaluator.splits, ranks=outcome.ranks, users=outcome.users,
+        steps=outcome.steps, kind=outcome.kind,
+        objective=evaluator.objective(outcome, int(evaluated.sum()), plan),
+        seconds=time.perf_counter() - began, peak_rss_mb=peak_rss_mb(),
+        extra={"split": evaluator.split} if isinstance(evaluator, Holdout) else {})

@@ -7,26 +7,25 @@ Splits: test = (p2, T), validation = (p1, p2), training = (0, p1). The learner r
 row that ends before ``a`` (steps 0 .. a-1) and then ranks each target among the streamers
 available at the target's start; ``repeat`` means the target is in the user's history.
 
->>> from replay.data import read_csv, default_data_path
+Each target is scored at its own start step (``score(users, candidates, start)``), several
+steps after the last one the learner was shown.
+
+>>> from livereplay.data import read_csv, default_data_path
 >>> events = holdout_events(read_csv(default_data_path()), "test")
->>> len(events.user)
-809
+>>> len(events.user), int(events.repeat.sum())
+(809, 506)
 """
 from __future__ import annotations
 
-import time
 from typing import NamedTuple
 
 import numpy as np
 
-from learners.base import Learner
-
 from .arrays import distinct
 from .data import Log
-from .engine import SCORE_BUDGET, peak_rss_mb, warm_up
 from .errors import ReplayError
-from .protocols import rank_by_chunks
-from .results import Result
+from .protocols import Ending, Outcome, Plan, Protocol
+from .ranking import rank_by_chunks
 
 SEQUENCE_LENGTH = 17  # the target and up to 16 rows of history, as in the paper's code
 SPLITS = ("test", "validation")
@@ -77,31 +76,39 @@ def holdout_events(log: Log, split: str = "test") -> HoldoutEvents:
                          repeat[is_event])
 
 
-def holdout(log: Log, learner: Learner, *, split: str = "test", learner_name: str | None = None,
-            score_budget: int = SCORE_BUDGET) -> Result:
-    """Train ``learner`` online on the rows ending before the split and rank its events."""
-    began = time.perf_counter()
-    events = holdout_events(log, split)
-    a, b = events.window
-    if len(events.user) == 0:
-        raise ReplayError(f"the {split} split [{a}, {b}) holds no hold-out events")
-    training = log.subset(log.stop < a)
-    warm_up(training, learner, until=a)
-    index = log.availability
-    order = np.argsort(events.start, kind="stable")
-    steps = events.start[order]
-    bounds = np.flatnonzero(np.r_[True, steps[1:] != steps[:-1], True])
-    ranks = np.empty(len(order))
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        t, at_t = int(steps[lo]), order[lo:hi]
-        candidates = index.at(t)
-        users, event_user = distinct(events.user[at_t], inverse=True)
-        column = np.searchsorted(candidates, events.streamer[at_t])
-        targets = (np.arange(len(at_t)), column)  # a target always covers its own start
-        ranks[at_t] = rank_by_chunks(learner, t, users, candidates, event_user, targets,
-                                     targets, score_budget)
-    return Result(learner=learner_name or type(learner).__name__, protocol="holdout",
-                  availability="log", window=(a, b), splits=("repeat", "new"), ranks=ranks,
-                  steps=events.start.astype(np.int32), kind=events.repeat,
-                  seconds=time.perf_counter() - began, peak_rss_mb=peak_rss_mb(),
-                  extra={"split": split})
+class Holdout(Protocol):
+    """The paper's hold-out protocol on the ``test`` or ``validation`` split."""
+
+    name = "holdout"
+    splits = ("repeat", "new")
+    availability = "log"
+
+    def __init__(self, split: str = "test") -> None:
+        self.split = split  # checked by split_window when the replay is planned
+
+    def plan(self, log: Log, window: tuple[int, int] | None) -> Plan:
+        if window is not None:
+            raise ReplayError("the holdout protocol has fixed splits (test, validation): "
+                              "give a split, not a window")
+        a, b = split_window(log, self.split)
+        return Plan(a, b, log.subset(log.stop < a), a)
+
+    def after_replay(self, ending: Ending) -> Outcome | None:
+        events = holdout_events(ending.log, self.split)
+        evaluated = ending.evaluated[events.user]
+        events = HoldoutEvents(events.window, *(field[evaluated] for field in events[1:]))
+        if len(events.user) == 0:
+            return None
+        order = np.argsort(events.start, kind="stable")
+        steps = events.start[order]
+        bounds = np.flatnonzero(np.r_[True, steps[1:] != steps[:-1], True])
+        ranks = np.empty(len(order))
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            t, at_t = int(steps[lo]), order[lo:hi]
+            candidates = ending.index.at(t)
+            users, event_user = distinct(events.user[at_t], inverse=True)
+            column = np.searchsorted(candidates, events.streamer[at_t])
+            targets = (np.arange(len(at_t)), column)  # a target always covers its own start
+            ranks[at_t] = rank_by_chunks(ending.learner, t, users, candidates, event_user,
+                                         targets, targets, ending.score_budget)
+        return Outcome(ranks, events.user, events.start.astype(np.int32), events.repeat)

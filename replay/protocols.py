@@ -1,4 +1,9 @@
-"""What is predicted at each step, and how it is ranked (DESIGN.md § Protocols and metrics).
+"""What is predicted at each step, and how it is ranked (``docs/design.md`` § Protocols).
+
+A protocol plans what the learner replays (:meth:`Protocol.plan`) and ranks events at three
+moments of the replay loop: before step t is revealed (``starts``), after it (``next``), or
+after the replay ends (``holdout``, in :mod:`livereplay.holdout`). Every rank goes through
+:mod:`livereplay.ranking`, which states the tie rule.
 
 ``starts``: every row starting at step t >= 1 is an event; its streamer is ranked among the
 candidates using what was revealed through t-1. Candidates are A_t (``log``) or A_t minus
@@ -7,23 +12,41 @@ Splits: ``repeat`` (the user has an earlier row with that streamer) and ``new``.
 
 ``next``: after step t is revealed, every user watching something at t+1 is an event; the
 best-scored of the streamers it watches at t+1 that are live at t is ranked against the
-other channels live at t. Splits: ``continuing`` (it watches at t+1 a streamer it also
-watches at t) and ``fresh``.
+other channels live at t (scored for step t+1). Splits: ``continuing`` (it watches at t+1 a
+streamer it also watches at t) and ``fresh``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from learners.base import Learner
-
 from .arrays import distinct, expand_ranges, pair_keys, positions
 from .availability import Availability
+from .contract import History, Learner
 from .data import Log
-from .errors import LearnerError
-from .history import History
-from .metrics import rank_events
+from .errors import ReplayError
+from .ranking import rank_by_chunks
+
+
+class Outcome(NamedTuple):
+    """Ranked events: each one's rank, user, step and split (True = the protocol's first)."""
+
+    ranks: np.ndarray
+    users: np.ndarray
+    steps: np.ndarray
+    kind: np.ndarray
+
+
+class Plan(NamedTuple):
+    """What a replay does: evaluate steps ``a <= t < b``; the learner replays ``log`` for steps
+    ``0 .. until-1``."""
+
+    a: int
+    b: int
+    log: Log
+    until: int
 
 
 @dataclass
@@ -41,47 +64,47 @@ class Moment:
     score_budget: int
 
 
-def checked_scores(scores: object, n_users: int, n_candidates: int, where: str) -> np.ndarray:
-    """A learner's scores as a float array of shape (n_users or 1, n_candidates), or a
-    :class:`LearnerError` saying ``where`` they went wrong."""
-    scores = np.asarray(scores, dtype=np.float64)
-    if scores.ndim != 2 or scores.shape[1] != n_candidates or scores.shape[0] not in (1, n_users):
-        raise LearnerError(f"{where}: score() returned shape {scores.shape}, expected "
-                           f"({n_users}, {n_candidates}) or (1, {n_candidates})")
-    if np.isnan(scores).any():
-        raise LearnerError(f"{where}: score() returned NaN")
-    return scores
+@dataclass
+class Ending:
+    """What a protocol may use once the replay has ended."""
+
+    log: Log
+    index: Availability
+    learner: Learner
+    evaluated: np.ndarray  # boolean mask of evaluated users
+    score_budget: int
 
 
-def rank_by_chunks(learner: Learner, t: int, users: np.ndarray, candidates: np.ndarray,
-                   event_user: np.ndarray, targets: tuple[np.ndarray, np.ndarray],
-                   uncounted: tuple[np.ndarray, np.ndarray], score_budget: int) -> np.ndarray:
-    """Score ``users`` x ``candidates`` in chunks of at most ``score_budget`` entries and rank
-    every event (at step ``t``).
+class Protocol:
+    """Base of the protocols: by default the whole log is replayed over the window and
+    nothing is ranked; a protocol overrides the moments at which it ranks events."""
 
-    event_user -- index into ``users`` of each event; targets/uncounted -- (event, column)
-    pairs as in :func:`replay.metrics.rank_events`.
-    """
-    ranks = np.empty(len(event_user))
-    chunk = max(1, score_budget // max(1, len(candidates)))
-    lo = 0
-    while lo < len(users):
-        hi = min(len(users), lo + chunk)
-        scores = checked_scores(learner.score(users[lo:hi], candidates),
-                                hi - lo, len(candidates), f"step {t}")
-        if scores.shape[0] == 1:
-            hi = len(users)  # shared scores serve every user at once
-        inside = (event_user >= lo) & (event_user < hi)
-        events = np.flatnonzero(inside)
-        local = np.cumsum(inside) - 1
+    name = ""
+    splits: tuple[str, str] = ("", "")
+    availability: str | None = None
 
-        def keep(pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-            selected = inside[pairs[0]]
-            return local[pairs[0][selected]], pairs[1][selected]
+    def plan(self, log: Log, window: tuple[int, int] | None) -> Plan:
+        T = log.n_steps
+        a, b = window if window is not None else (0, T)
+        if not 0 <= a < b <= T:
+            raise ReplayError(f"window [{a}, {b}) is not inside the log's steps [0, {T})")
+        return Plan(a, b, log, b)
 
-        ranks[events] = rank_events(scores, event_user[events] - lo, keep(targets), keep(uncounted))
-        lo = hi
-    return ranks
+    def before_reveal(self, moment: Moment) -> Outcome | None:
+        """Events of step t ranked with what was revealed through t-1."""
+        return None
+
+    def after_reveal(self, moment: Moment) -> Outcome | None:
+        """Events ranked once step t is revealed."""
+        return None
+
+    def after_replay(self, ending: Ending) -> Outcome | None:
+        """Events ranked once the replay has ended."""
+        return None
+
+    def objective(self, outcome: Outcome, n_evaluated_users: int, plan: Plan) -> float | None:
+        """A protocol's own summary figure, if it has one."""
+        return None
 
 
 def _pairs_by_user(event_users: np.ndarray, owners: np.ndarray,
@@ -94,17 +117,22 @@ def _pairs_by_user(event_users: np.ndarray, owners: np.ndarray,
     return events, values[pos]
 
 
-class Starts:
+AVAILABILITIES = ("log", "others")
+
+
+class Starts(Protocol):
     """Session starts; ``availability`` is ``log`` (A_t) or ``others`` (leak-free)."""
 
     name = "starts"
     splits = ("repeat", "new")
-    after_reveal = False
 
     def __init__(self, availability: str = "log") -> None:
+        if availability not in AVAILABILITIES:
+            raise ReplayError(f"unknown availability {availability!r}; choose from "
+                              f"{', '.join(AVAILABILITIES)}")
         self.availability = availability
 
-    def evaluate(self, moment: Moment) -> tuple[np.ndarray, np.ndarray] | None:
+    def before_reveal(self, moment: Moment) -> Outcome | None:
         t, log, rows = moment.t, moment.log, moment.starting
         if t < 1 or len(rows) == 0:
             return None
@@ -130,17 +158,16 @@ class Starts:
                      np.concatenate([column[has], excluded_column]))
         ranks = rank_by_chunks(moment.learner, t, users, candidates, event_user, targets,
                                uncounted, moment.score_budget)
-        return ranks, repeat
+        return Outcome(ranks, event_users, np.full(len(rows), t, np.int32), repeat)
 
 
-class Next:
+class Next(Protocol):
     """The seed's task: what each watching user watches at the next step."""
 
     name = "next"
     splits = ("continuing", "fresh")
-    after_reveal = True
 
-    def evaluate(self, moment: Moment) -> tuple[np.ndarray, np.ndarray] | None:
+    def after_reveal(self, moment: Moment) -> Outcome | None:
         log, rows = moment.log, moment.watching_next
         if len(rows) == 0:
             return None
@@ -154,9 +181,12 @@ class Next:
                                 pair_keys(log.user[now], log.streamer[now]))
         continuing = np.bincount(event_of_row, weights=kept_watching, minlength=len(users)) > 0
         events = np.arange(len(users))
-        ranks = rank_by_chunks(moment.learner, moment.t, users, candidates, events, targets,
+        ranks = rank_by_chunks(moment.learner, moment.t + 1, users, candidates, events, targets,
                                targets, moment.score_budget)
-        return ranks, continuing
+        return Outcome(ranks, users, np.full(len(users), moment.t, np.int32), continuing)
 
-
-PROTOCOLS = {"starts": Starts, "next": Next}
+    def objective(self, outcome: Outcome, n_evaluated_users: int, plan: Plan) -> float | None:
+        """The seed's objective: (1/N)(1/T) sum of rewards (hr@1) over N evaluated users and
+        the T steps of the window that have a next step."""
+        steps = min(plan.b, plan.log.n_steps - 1) - plan.a
+        return float((outcome.ranks == 0).sum()) / (n_evaluated_users * steps)

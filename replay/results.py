@@ -17,7 +17,7 @@ class Result:
     """Ranks of every evaluated event, with the step it happened at and its split.
 
     ``kind[i]`` is True for the first split of ``splits`` (repeat / continuing) and False for
-    the second (new / fresh).
+    the second (new / fresh); ``users[i]`` is the event's user.
     """
 
     learner: str
@@ -26,6 +26,7 @@ class Result:
     window: tuple[int, int]
     splits: tuple[str, str]
     ranks: np.ndarray
+    users: np.ndarray
     steps: np.ndarray
     kind: np.ndarray
     objective: float | None = None

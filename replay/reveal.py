@@ -19,7 +19,7 @@ import numpy as np
 
 from .arrays import distinct
 from .history import History
-from .step import Rows, Step
+from .contract import Rows, Step
 
 
 class Revealer:

@@ -1,87 +1,104 @@
-"""One learner on one replay, as the command line describes it: the options shared by
-``livereplay run`` and ``livereplay compare``, and what they mean."""
+"""One learner on one replay, described by a typed :class:`RunSpec`: what ``livereplay run``
+does, callable from Python.
+
+This is an application module: with :mod:`livereplay.compare` and :mod:`livereplay.cli` it
+is where the engine and the learners are wired together (``docs/design.md`` § Layout and
+layers).
+
+>>> result = run(RunSpec(learner="repeat", window=(5000, 5300), cache=False))
+>>> result.metrics()["all"]["n"], round(result.metrics()["all"]["hr@1"], 4)
+(2694, 0.5746)
+"""
 from __future__ import annotations
 
-import argparse
-import ast
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping
 
 from .data import STEPS_PER_DAY, Log, default_data_path
 from .errors import ReplayError
 from .results import Result
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """--data, --skip-bad-rows, --cache-dir, --no-cache."""
-    parser.add_argument("--data", default=None, metavar="FILE",
-                        help="log file (user,stream,streamer,start,stop); default: the embedded "
-                             "Twitch sample (Rappaz, McAuley & Aberer, RecSys 2021)")
-    parser.add_argument("--skip-bad-rows", action="store_true",
-                        help="skip malformed rows and report how many, by reason "
-                             "(default: stop at the first one)")
-    parser.add_argument("--cache-dir", default=None, metavar="DIR",
-                        help="cache folder for parsed logs (default: $LIVEREPLAY_CACHE or "
-                             "~/.cache/livereplay)")
-    parser.add_argument("--no-cache", action="store_true", help="always parse the CSV")
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines a run; the same spec on the same data gives the same result.
+
+    learner        -- a learner name (``livereplay learners``), an entry point or ``module:Class``
+    data           -- the log file (default: the embedded Twitch sample)
+    protocol       -- ``starts``, ``next`` or ``holdout`` (``docs/design.md`` § Protocols)
+    availability   -- candidates of ``starts``: ``log`` (default) or ``others``
+    split          -- split of ``holdout``: ``test`` (default) or ``validation``
+    window         -- evaluated steps ``(a, b)`` or ``"A:B"``; ``days`` -- days ``(d1, d2)``
+                      inclusive or ``"D1-D2"``; neither: the whole log
+    users_sample   -- evaluate this seeded fraction of the users (learners see every row)
+    seed           -- seed of the learner and of the users sample
+    params         -- the learner's hyper-parameters
+    skip_bad_rows, cache, cache_dir -- how the log is loaded (:func:`livereplay.cache.load_log`)
+    """
+
+    learner: str = "repeat"
+    data: str | Path | None = None
+    protocol: str = "starts"
+    availability: str | None = None
+    split: str | None = None
+    window: tuple[int, int] | str | None = None
+    days: tuple[int, int] | str | None = None
+    users_sample: float | None = None
+    seed: int = 0
+    params: Mapping[str, Any] = field(default_factory=dict)
+    skip_bad_rows: bool = False
+    cache: bool = True
+    cache_dir: str | Path | None = None
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data) if self.data else default_data_path()
+
+    def with_learner(self, learner: str) -> "RunSpec":
+        """The same run for another learner."""
+        return RunSpec(**{**self.__dict__, "learner": learner})
 
 
-def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
-    """The data options and what to evaluate: protocol, candidates, window, sample, seed."""
-    add_data_arguments(parser)
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="learner hyper-parameter, repeatable (e.g. --param half_life=72)")
-    parser.add_argument("--protocol", choices=["starts", "next", "holdout"], default="starts",
-                        help="starts: rank each session start's streamer; next: rank what each "
-                             "watching user watches at the next step; holdout: the paper's "
-                             "last-event-per-user protocol (default: starts)")
-    parser.add_argument("--availability", choices=["log", "others"], default=None,
-                        help="starts candidates: log = A_t; others = A_t without the streamers "
-                             "whose only viewer is the evaluated user (default: log)")
-    parser.add_argument("--split", choices=["test", "validation"], default="test",
-                        help="holdout split: test = the last 250 steps, validation = the 250 "
-                             "before (default: test)")
-    span = parser.add_mutually_exclusive_group()
-    span.add_argument("--window", metavar="A:B",
-                      help="evaluate steps A <= t < B (earlier steps warm the learner up)")
-    span.add_argument("--days", metavar="D1-D2",
-                      help="evaluate days D1..D2 (day d = steps 144d .. 144d+143)")
-    parser.add_argument("--users-sample", type=float, default=None, metavar="FRACTION",
-                        help="evaluate only this fraction of the users (learners still see all)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the learner and the sample")
-
-
-def load_data(args: argparse.Namespace) -> Log:
-    """The log the arguments name (through the cache), reporting what loading dropped."""
+def load_data(spec: RunSpec, *, report: bool = True) -> Log:
+    """The log the spec names (through the cache); what loading dropped goes to stderr."""
     from .cache import load_log
 
-    path = Path(args.data) if args.data else default_data_path()
-    log = load_log(path, skip_bad_rows=args.skip_bad_rows, cache=not args.no_cache,
-                   cache_dir=args.cache_dir)
-    if log.report.duplicates or log.report.skipped:
-        print(f"{path}: {log.report.describe()}", file=sys.stderr)
+    log = load_log(spec.data_path, skip_bad_rows=spec.skip_bad_rows, cache=spec.cache,
+                   cache_dir=spec.cache_dir)
+    if report and (log.report.duplicates or log.report.skipped):
+        print(f"{spec.data_path}: {log.report.describe()}", file=sys.stderr)
     return log
 
 
-def parse_window(window: str | None, days: str | None, n_steps: int) -> tuple[int, int]:
-    """[a, b) from ``A:B`` (steps) or ``D1-D2`` (days, inclusive), clipped to the log.
+def parse_window(window: tuple[int, int] | str | None, days: tuple[int, int] | str | None,
+                 n_steps: int) -> tuple[int, int] | None:
+    """[a, b) from a window (steps) or days (inclusive), clipped to the log; None for the
+    whole log.
 
     >>> parse_window("10:20", None, 6148), parse_window(None, "2-3", 6148)
     ((10, 20), (288, 576))
     """
+    if window is not None and days is not None:
+        raise ReplayError("give a window or days, not both")
     try:
-        if window is not None:
+        if isinstance(window, str):
             first, colon, last = window.partition(":")
             if not colon:
                 raise ValueError
             a, b = int(first or 0), int(last or n_steps)
-        elif days is not None:
+        elif window is not None:
+            a, b = map(int, window)
+        elif isinstance(days, str):
             first, _, last = days.partition("-")
             a, b = STEPS_PER_DAY * int(first), STEPS_PER_DAY * (int(last or first) + 1)
+        elif days is not None:
+            first_day, last_day = map(int, days)
+            a, b = STEPS_PER_DAY * first_day, STEPS_PER_DAY * (last_day + 1)
         else:
-            return 0, n_steps
-    except ValueError:
+            return None
+    except (TypeError, ValueError):
         spec = f"--window {window!r} (expected A:B)" if window is not None else \
             f"--days {days!r} (expected D1-D2)"
         raise ReplayError(f"cannot read {spec}") from None
@@ -91,51 +108,21 @@ def parse_window(window: str | None, days: str | None, n_steps: int) -> tuple[in
     return a, b
 
 
-def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
-    """``NAME=VALUE`` pairs with Python literal values (strings if not a literal).
+def run(spec: RunSpec, *, log: Log | None = None, progress: bool | None = None) -> Result:
+    """Build the spec's learner and evaluate it as the spec says; the result records the
+    data, seed, sample and hyper-parameters. ``log``: the spec's log, already loaded."""
+    from livereplay.learners.registry import make_learner
 
-    >>> parse_params(["half_life=72", "name=x"])
-    {'half_life': 72, 'name': 'x'}
-    """
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.isidentifier():
-            raise ReplayError(f"--param {pair!r}: expected NAME=VALUE")
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
-    return params
+    from .engine import replay, sample_users
 
-
-def run_learner(args: argparse.Namespace, log: Log | None = None,
-                progress: bool | None = None) -> Result:
-    """Build ``args.learner`` and evaluate it as the arguments say; the result records the
-    data, seed, sample and hyper-parameters."""
-    from learners.registry import make_learner
-
-    params = parse_params(args.param)
-    learner = make_learner(args.learner, seed=args.seed, **params)
-    log = log if log is not None else load_data(args)
-    if args.protocol == "holdout":
-        from .holdout import holdout
-
-        given = [flag for flag, value in (("--window", args.window), ("--days", args.days),
-                                          ("--users-sample", args.users_sample),
-                                          ("--availability", args.availability)) if value]
-        if given:
-            raise ReplayError(f"--protocol holdout has fixed splits (--split); drop {given[0]}")
-        result = holdout(log, learner, split=args.split, learner_name=args.learner)
-    else:
-        from .engine import replay, sample_users
-
-        window = parse_window(args.window, args.days, log.n_steps)
-        users = (sample_users(log.n_users, args.users_sample, args.seed)
-                 if args.users_sample else None)
-        result = replay(log, learner, protocol=args.protocol,
-                        availability=args.availability or "log", window=window, users=users,
-                        progress=progress, learner_name=args.learner)
-    result.extra.update({"data": log.source, "seed": args.seed,
-                         "users_sample": args.users_sample, "params": params})
+    learner = make_learner(spec.learner, seed=spec.seed, **dict(spec.params))
+    log = log if log is not None else load_data(spec)
+    window = parse_window(spec.window, spec.days, log.n_steps)
+    users = (sample_users(log.n_users, spec.users_sample, spec.seed)
+             if spec.users_sample is not None else None)
+    result = replay(log, learner, protocol=spec.protocol, availability=spec.availability,
+                    split=spec.split, window=window, users=users, progress=progress,
+                    learner_name=spec.learner)
+    result.extra.update({"data": log.source, "seed": spec.seed,
+                         "users_sample": spec.users_sample, "params": dict(spec.params)})
     return result

@@ -1,13 +1,25 @@
 """A SimPy simulator of a live-streaming platform that writes logs in the replay layout.
 
->>> from sim import preset, simulate
->>> log = simulate(preset("tiny"), seed=0).to_log()   # a replay.data.Log, in memory
-"""
-from .calibration import log_stats
-from .closed_loop import ClosedLoopReport, LearnerSlate, run_closed_loop
-from .presets import PRESETS, SimParams, parse_overrides, preset
-from .world import Platform, SimulatedLog, simulate
+>>> from livereplay.sim import preset, simulate
+>>> log = simulate(preset("tiny"), seed=0).to_log()   # a livereplay.data.Log, in memory
+>>> log.n_rows, log.n_users, log.n_streamers
+(1112, 320, 234)
 
-__all__ = ["PRESETS", "ClosedLoopReport", "LearnerSlate", "Platform", "SimParams",
-           "SimulatedLog", "log_stats", "parse_overrides", "preset", "run_closed_loop",
-           "simulate"]
+Names are imported on first use, so that ``import livereplay.sim`` (and the command line's
+help) does not load SimPy.
+"""
+from importlib import import_module
+from typing import Any
+
+_HOMES = {"log_stats": "calibration", "ClosedLoopReport": "closed_loop",
+          "LearnerSlate": "closed_loop", "run_closed_loop": "closed_loop", "PRESETS": "presets",
+          "SimParams": "presets", "parse_overrides": "presets", "preset": "presets",
+          "Platform": "world", "SimulatedLog": "world", "simulate": "world"}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_HOMES[name]}", __name__), name)

@@ -1,11 +1,11 @@
 """Statistics of a log that a simulator must reproduce, and side-by-side comparisons.
 
-:func:`log_stats` computes, vectorised over the rows of a :class:`replay.data.Log`, the
+:func:`log_stats` computes, vectorised over the rows of a :class:`livereplay.data.Log`, the
 figures the presets are calibrated on (size, interval lengths, repeat share, rows per user,
 distinct viewers per streamer, simultaneous viewing) and the distributions behind them
 (compared by the two-sample Kolmogorov-Smirnov statistic).
 
->>> from replay.data import read_csv, default_data_path
+>>> from livereplay.data import read_csv, default_data_path
 >>> stats = log_stats(read_csv(default_data_path()))
 >>> round(stats.scalars["repeat_share"], 3), stats.scalars["median_rows_per_user"]
 (0.55, 13.0)
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from replay.arrays import distinct, pair_keys, split_pair_keys
-from replay.data import STEPS_PER_DAY, Log
+from livereplay.arrays import distinct, pair_keys, split_pair_keys
+from livereplay.data import STEPS_PER_DAY, Log
 
 # The Twitch 100k file (100k_a.csv), as given by its own aggregates in the calibration files:
 # rows = sum of per-user frequencies, mean interval = total watch volume / rows, distinct

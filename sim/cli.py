@@ -1,4 +1,7 @@
-"""Command-line entry points of the simulator, wired by ``replay.cli``.
+"""Command-line entry points of the simulator, wired by ``livereplay.cli``.
+
+Only the presets are imported up front (for the help text); SimPy, the world and the
+learners are imported when a command runs.
 
 ``livereplay simulate`` writes a simulated log, or with ``--policy`` runs learners in closed
 loop and prints how each did online; ``livereplay stats --compare REAL SIM`` prints both logs'
@@ -11,14 +14,12 @@ import sys
 import time
 from dataclasses import fields
 from pathlib import Path
+from typing import Callable
 
-from replay.data import read_csv
-from replay.errors import ReplayError
+from livereplay.contract import Learner
+from livereplay.errors import ReplayError
 
-from .calibration import comparison_rows, format_table, log_stats
-from .closed_loop import ClosedLoopReport, run_closed_loop
 from .presets import PRESETS, SimParams, parse_overrides, preset
-from .world import simulate
 
 EPILOG = """\
 parameters (override any with --set NAME=VALUE, repeatable; lists as comma-separated numbers):
@@ -52,8 +53,11 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
-def run_simulate(args: argparse.Namespace) -> int:
-    """Run ``livereplay simulate``; returns the exit status (bad arguments raise ReplayError)."""
+def run_simulate(args: argparse.Namespace,
+                 make_learner: Callable[..., Learner] | None = None) -> int:
+    """Run ``livereplay simulate``; returns the exit status (bad arguments raise ReplayError).
+    ``make_learner(name, seed=...)`` builds the ``--policy`` learners (the command line passes
+    the learner registry)."""
     params = preset(args.preset, **parse_overrides(args.set))
     if args.list_params:
         for name, value in params.as_dict().items():
@@ -68,12 +72,22 @@ def run_simulate(args: argparse.Namespace) -> int:
     if not args.policy and not args.out:
         raise ReplayError("give --out FILE to write the simulated log (or --policy to run "
                           "a learner in closed loop)")
+    from .calibration import format_table
+    from .closed_loop import ClosedLoopReport, run_closed_loop
+    from .world import simulate
+
     progress = not args.quiet and sys.stderr.isatty()
     if args.policy:
         reports = []
         for policy in args.policy:
-            report, simulated = run_closed_loop(params, None if policy == "none" else policy,
-                                                args.seed, progress=progress)
+            if policy == "none":
+                learner, policy = None, "(none)"
+            elif make_learner is None:
+                raise ReplayError("--policy needs a way to build learners by name")
+            else:
+                learner = make_learner(policy, seed=args.seed)
+            report, simulated = run_closed_loop(params, learner, args.seed, name=policy,
+                                                progress=progress)
             reports.append(report.row())
         print(format_table(ClosedLoopReport.HEADER, reports))
     else:
@@ -93,6 +107,10 @@ def run_simulate(args: argparse.Namespace) -> int:
 def print_comparison(real_path: str, sim_path: str) -> None:
     """Print the statistics of two logs side by side, with a distance for each: the relative
     difference of figures, the Kolmogorov-Smirnov statistic of distributions."""
+    from livereplay.data import read_csv
+
+    from .calibration import comparison_rows, format_table, log_stats
+
     real, sim = log_stats(read_csv(real_path)), log_stats(read_csv(sim_path))
     print(format_table(("statistic", Path(real_path).name, Path(sim_path).name, "distance"),
                        comparison_rows(real, sim)))

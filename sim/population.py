@@ -1,6 +1,6 @@
 """Who is on the simulated platform: the streamers and their schedules, the users and their habits.
 
-Both populations are drawn once from :class:`~sim.presets.SimParams` and held as arrays
+Both populations are drawn once from :class:`~livereplay.sim.presets.SimParams` and held as arrays
 (one entry per streamer or user), so that everything asked of them at a step is vectorised:
 which broadcasts a day holds, which users arrive at a step, how long a viewing lasts.
 """
@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from replay.data import STEPS_PER_DAY
+from livereplay.data import STEPS_PER_DAY
 
 from .presets import SimParams
 

@@ -14,7 +14,7 @@ Aberer, RecSys 2021): its daily rhythm is the hourly share of row starts in the 
 the viewing lengths, hop and second-channel rates come from the sample's interval lengths,
 gaps and overlaps, and the popularity, activity and loyalty laws were tuned so that the
 simulated log lands on the real file's size, repeat share, rows per user and distinct
-viewers per streamer (see :mod:`sim.calibration` and ``benchmarks/sim_speed.py``). The
+viewers per streamer (see :mod:`livereplay.sim.calibration` and ``benchmarks/sim_speed.py``). The
 smaller presets keep every law and shrink the populations and the horizon.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from replay.errors import ReplayError
+from livereplay.errors import ReplayError
 
 # Hourly share of row starts in the real sample (step t is hour (t % 144) // 6), times 24.
 REAL_HOURLY_RHYTHM = (1.14, 1.18, 1.06, 0.91, 0.88, 0.72, 0.69, 0.68, 0.61, 0.63, 0.66, 0.69,
@@ -57,7 +57,7 @@ class SimParams:
       second_channel_probability -- chance that a viewer also opens a second channel
       hourly_rhythm         -- relative session arrivals per hour of the day (also the
                                start times of broadcasts)
-    Closed loop (a slate of recommendations shown to arriving users; see sim.closed_loop)
+    Closed loop (a slate of recommendations shown to arriving users; see livereplay.sim.closed_loop)
       slate_size            -- k, channels shown
       accept_outside        -- utility of ignoring the slate
       accept_taste, accept_popularity, accept_familiarity -- weights of the taste match, the

@@ -33,7 +33,7 @@ Randomness comes from independent streams spawned from one seed (population, sch
 arrivals, choices, slate acceptance), so the same seed gives the same log and, in closed
 loop, every policy faces the same channels, schedules and arrivals.
 
->>> from sim.presets import preset
+>>> from livereplay.sim.presets import preset
 >>> result = simulate(preset("tiny"), seed=1)
 >>> log = result.to_log()
 >>> log.n_rows == len(result.user) and log.n_steps <= 432
@@ -51,18 +51,18 @@ import pyarrow.csv as pacsv
 import simpy
 from tqdm.auto import tqdm
 
-from replay.data import COLUMNS, STEPS_PER_DAY, Log
-from replay.history import PairTable
+from livereplay.data import COLUMNS, STEPS_PER_DAY, Log
+from livereplay.history import PairTable
 
 from .population import Broadcasts, Streamers, Users
 from .presets import SimParams
 
 
 class Slate(Protocol):
-    """A recommender shown to arriving users in closed loop (see :mod:`sim.closed_loop`)."""
+    """A recommender shown to arriving users in closed loop (see :mod:`livereplay.sim.closed_loop`)."""
 
-    def recommend(self, users: np.ndarray, live: np.ndarray) -> np.ndarray:
-        """An (len(users) x k) array of channels among ``live`` to show each user."""
+    def recommend(self, users: np.ndarray, live: np.ndarray, t: int) -> np.ndarray:
+        """An (len(users) x k) array of channels among ``live`` to show each user at step t."""
 
     def observe(self, t: int, users: np.ndarray, streamers: np.ndarray, stops: np.ndarray) -> None:
         """The viewings that started at step ``t`` (every step is told, in order)."""
@@ -130,7 +130,7 @@ class SimulatedLog:
     seed: int
 
     def to_log(self) -> Log:
-        """The rows as a validated :class:`replay.data.Log`, to replay in memory."""
+        """The rows as a validated :class:`livereplay.data.Log`, to replay in memory."""
         return Log.from_columns(self.user, self.stream, self.streamer, self.start, self.stop,
                                 source=f"<simulated seed={self.seed}>")
 
@@ -262,7 +262,7 @@ class Platform:
         ``exclude`` is the only live channel: the viewer leaves)."""
         channel = np.full(len(users), -1, np.int64)
         if self.slate is not None and offered.any():
-            channel[offered] = self.accept_from_slate(users[offered], live)
+            channel[offered] = self.accept_from_slate(t, users[offered], live)
         loyal = self.rng_choices.random(len(users)) < self.users.loyalty[users]
         ask = loyal & (channel < 0)
         channel[ask] = self.live_favourite(t, users[ask], exclude[ask])
@@ -304,7 +304,7 @@ class Platform:
         """Latent taste match of each user (rows) with each of its channels (n x k)."""
         return np.einsum("nd,nkd->nk", self.users.factors[users], self.streamers.factors[channels])
 
-    def accept_from_slate(self, users: np.ndarray, live: LiveChannels) -> np.ndarray:
+    def accept_from_slate(self, t: int, users: np.ndarray, live: LiveChannels) -> np.ndarray:
         """Show each user the slate; the chosen channel, or -1 where the user ignores it.
 
         Choice model (multinomial logit with an outside option): a shown channel s has utility
@@ -314,7 +314,7 @@ class Platform:
         noise, so the chance to accept grows with the affinity for what is shown.
         """
         p = self.params
-        shown = np.asarray(self.slate.recommend(users, live.ids), np.int64)  # type: ignore[union-attr]
+        shown = np.asarray(self.slate.recommend(users, live.ids, t), np.int64)  # type: ignore[union-attr]
         familiarity = self.favourites.get(np.repeat(users, shown.shape[1]), shown.ravel())[0]
         utility = (p.accept_taste * self.taste(users, shown)
                    + p.accept_popularity * np.log(self.streamers.popularity[shown])

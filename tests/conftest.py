@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
-from replay.data import Log, read_csv, default_data_path
+from livereplay.data import Log, read_csv, default_data_path
 
 
 @pytest.fixture(scope="session")

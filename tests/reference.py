@@ -1,4 +1,4 @@
-"""An independent, deliberately naive implementation of DESIGN.md's protocols and the
+"""An independent, deliberately naive implementation of docs/design.md's protocols and the
 `pop` and `repeat` baselines, written from the definitions with pandas filters per step and
 Python loops per event. Slow, obviously correct; the engine must agree with it exactly."""
 from __future__ import annotations

@@ -2,7 +2,7 @@
 import csv
 import json
 
-from replay.cli import main
+from livereplay.cli import main
 
 ARGS = ["--learners", "pop,repeat", "--window", "5000:5200", "--no-cache", "--quiet"]
 

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from replay.cache import load_log
-from replay.data import Log, read_csv
-from replay.errors import LogFormatError
+from livereplay.cache import load_log
+from livereplay.data import Log, read_csv
+from livereplay.errors import LogFormatError
 from tests.conftest import small_logs
 
 

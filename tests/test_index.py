@@ -5,16 +5,17 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from replay.availability import Availability
-from replay.history import PairTable
-from replay.metrics import rank_events, summarise
+from livereplay.availability import Availability
+from livereplay.history import PairTable
+from livereplay.metrics import summarise
+from livereplay.ranking import rank_events
 from tests.conftest import small_logs
 
 
 @settings(max_examples=80, deadline=None)
 @given(log=small_logs())
 def test_availability_is_exactly_the_streamers_covering_each_step(log):
-    index = Availability.build(log)
+    index = log.availability
     for t in range(log.n_steps):
         live = (log.start <= t) & (log.stop > t)
         expected = sorted(set(log.streamer[live].tolist()))

@@ -5,10 +5,10 @@ import hashlib
 import numpy as np
 import pytest
 
-from learners.base import Learner
-from learners.registry import BUILTIN, make_learner
-from replay.engine import replay, sample_users
-from replay.step import Step
+from livereplay.contract import Learner
+from livereplay.learners.registry import BUILTIN, make_learner
+from livereplay.engine import replay, sample_users
+from livereplay.contract import Step
 
 CUT = 700
 WINDOWS = {"starts": (400, CUT), "next": (400, CUT - 1)}
@@ -56,7 +56,7 @@ class Nosy(Learner):
         assert history_rows[3].max(initial=-1) <= step.t
         assert step.watching.user.max(initial=0) < step.n_users
 
-    def score(self, users, candidates):
+    def score(self, users, candidates, t):
         self.fingerprints_.append(hashlib.sha256(users.tobytes() + candidates.tobytes()).hexdigest())
         return np.asarray(candidates, float)[None, :] % 7
 
@@ -108,7 +108,7 @@ def test_history_reveals_stops_only_once_they_happen(sample_log):
             if step.t in (500, 501):
                 self.snapshots_[step.t] = [a.copy() for a in step.history.rows()]
 
-        def score(self, users, candidates):
+        def score(self, users, candidates, t):
             return np.zeros((1, len(candidates)))
 
     recorder = Recorder()

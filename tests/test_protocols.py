@@ -1,10 +1,10 @@
-"""The engine agrees exactly with a naive implementation of DESIGN.md's definitions."""
+"""The engine agrees exactly with a naive implementation of docs/design.md's definitions."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from learners.registry import make_learner
-from replay.engine import replay
+from livereplay.learners.registry import make_learner
+from livereplay.engine import replay
 from tests import reference
 from tests.conftest import small_logs
 

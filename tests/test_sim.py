@@ -9,19 +9,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from replay.data import STEPS_PER_DAY, default_data_path, read_csv
-from replay.errors import ReplayError
-from sim.calibration import comparison_rows, ks_distance, log_stats
-from sim.cli import add_simulate_arguments, print_comparison, run_simulate
-from sim.closed_loop import run_closed_loop
-from sim.presets import PRESETS, parse_overrides, preset
-from sim.world import SimulatedLog, simulate
+from livereplay.data import STEPS_PER_DAY, default_data_path, read_csv
+from livereplay.errors import ReplayError
+from livereplay.sim.calibration import comparison_rows, ks_distance, log_stats
+from livereplay.sim.cli import add_simulate_arguments, print_comparison, run_simulate
+from livereplay.learners.registry import make_learner
+from livereplay.sim.closed_loop import run_closed_loop
+from livereplay.sim.presets import PRESETS, parse_overrides, preset
+from livereplay.sim.world import SimulatedLog, simulate
 
 
 def cli(*argv: str) -> int:
     parser = argparse.ArgumentParser()
     add_simulate_arguments(parser)
-    return run_simulate(parser.parse_args(list(argv)))
+    return run_simulate(parser.parse_args(list(argv)), make_learner)
 
 
 @pytest.fixture(scope="module")
@@ -84,12 +85,12 @@ def test_marginals_of_the_tiny_preset_are_plausible(tiny):
 
 def test_closed_loop_same_seed_same_outcome_and_pop_beats_random():
     params = preset("tiny")
-    first, log_first = run_closed_loop(params, "pop", seed=5)
-    again, log_again = run_closed_loop(params, "pop", seed=5)
+    first, log_first = run_closed_loop(params, make_learner("pop", seed=5), seed=5)
+    again, log_again = run_closed_loop(params, make_learner("pop", seed=5), seed=5)
     assert first.row()[:-1] == again.row()[:-1]
     np.testing.assert_array_equal(log_first.streamer, log_again.streamer)
     assert_data_model(log_first)
-    random, _ = run_closed_loop(params, "random", seed=5)
+    random, _ = run_closed_loop(params, make_learner("random", seed=5), seed=5)
     assert first.acceptance_rate > random.acceptance_rate
     none, _ = run_closed_loop(params, None, seed=5)
     assert np.isnan(none.acceptance_rate)

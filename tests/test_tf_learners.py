@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from learners.registry import available_learners, make_learner
-from replay.data import Log
-from replay.engine import replay
+from livereplay.learners.registry import available_learners, make_learner
+from livereplay.data import Log
+from livereplay.engine import replay
 
 SMALL = {
     "mf": dict(dim=8),

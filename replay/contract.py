@@ -1,0 +1,147 @@
+"""The learner contract: everything a policy may rely on, and everything it must do.
+
+A learner is told each revealed step in time order and scores blocks of users against the
+channels that are live. It owns only its model: the engine owns time, history, candidates,
+ranking and metrics (``docs/design.md`` § The learner contract). Hyper-parameters go to the
+constructor, with the seed; everything learned lives in attributes ending in ``_``, created by
+:meth:`Learner.reset`.
+
+The engine calls, in this order:
+
+1. ``reset()`` once, before anything else (again before a new replay);
+2. ``observe(step)`` for steps t = 0, 1, 2, ... in increasing order, each once; a replay shows
+   every step from 0 up to where it stops, empty ones included;
+3. between two observes, any number of ``score(users, candidates, t)`` calls, where ``t`` is the
+   step whose events are ranked. Everything observed so far happened before ``t``
+   (``step.t < t``); in the hold-out protocol ``t`` may lie several steps after the last
+   observed one, so time-aware features must measure gaps to ``t``, not to the last step.
+
+What the arguments guarantee:
+
+- ``users``: distinct integer user ids, sorted ascending; ``candidates``: distinct integer
+  streamer ids, sorted ascending, never empty. Either may hold ids the learner has not been shown yet
+  (ids at or above ``step.n_users`` / ``step.n_streamers`` of the last step): dense ids appear
+  in order, so a new id is always larger than every id seen before.
+- The arrays of a :class:`Step` (``available``, ``started``, ``watching``, ``ended``) are
+  fresh copies: a learner may keep them. ``step.history`` is the engine's live view of the
+  past: it grows as steps are revealed, and the arrays its methods return are read-only
+  views, valid until the next ``observe``; copy what must outlive that.
+- ``score`` returns floats of shape ``(len(users), len(candidates))``, or
+  ``(1, len(candidates))`` when every user gets the same scores; NaN is an error. Ranking is
+  pessimistic on ties (:mod:`livereplay.ranking`): equal scores do not help a target.
+
+A custom policy is a dozen lines:
+
+>>> import numpy as np
+>>> class MostWatchedNow(Learner):
+...     '''Rank live channels by how many people are watching them right now.'''
+...     def reset(self):
+...         self.watching_ = np.zeros(0)
+...     def observe(self, step):
+...         self.watching_ = np.bincount(step.watching.streamer, minlength=step.n_streamers)
+...     def score(self, users, candidates, t):
+...         return known(self.watching_, candidates)[None, :]
+>>> from livereplay.engine import replay
+>>> from livereplay.data import read_csv, default_data_path
+>>> result = replay(read_csv(default_data_path()), MostWatchedNow(), window=(4000, 4100))
+>>> result.metrics()["all"]["n"], round(result.metrics()["all"]["hr@10"], 4)
+(977, 0.087)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from .arrays import positions
+from .history import History
+
+__all__ = ["Learner", "Rows", "Step", "History", "known", "grow", "positions"]
+
+
+class Rows(NamedTuple):
+    """A set of log rows: aligned arrays of user, streamer and start step."""
+
+    user: np.ndarray
+    streamer: np.ndarray
+    start: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    """Step ``t`` as a platform knows it once it has happened.
+
+    available -- A_t, the streamers live at t (sorted ids)
+    started   -- rows starting at t
+    watching  -- rows covering t (started ones included): who is watching what right now
+    ended     -- rows whose last step was t-1 (``stop == t``)
+    n_users, n_streamers -- ids known so far: dense ids below these (new ids appear in order)
+    history   -- the whole revealed past, this step included (read-only, see the module)
+    """
+
+    t: int
+    available: np.ndarray
+    started: Rows
+    watching: Rows
+    ended: Rows
+    n_users: int
+    n_streamers: int
+    history: History
+
+
+class Learner:
+    """Base class of online learners (see the module for the contract).
+
+    Parameters
+    ----------
+    seed
+        Seed of every random choice the learner makes: same seed, same results.
+    """
+
+    def __init__(self, *, seed: int = 0) -> None:
+        self.seed = seed
+
+    def reset(self) -> None:
+        """Forget everything learned; called by the engine before the first step."""
+
+    def observe(self, step: Step) -> None:
+        """Learn from step ``step.t``, just revealed."""
+
+    def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray:
+        """Scores of ``candidates`` for each of ``users`` at step ``t``, higher is better.
+
+        Returns a float array of shape ``(len(users), len(candidates))``, or
+        ``(1, len(candidates))`` when the scores are the same for every user.
+        """
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
+        return f"{type(self).__name__}({params})"
+
+
+def known(values: np.ndarray, ids: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """``values[ids]`` as floats, with ``fill`` for ids past the end (not seen yet).
+
+    >>> known(np.array([4, 7]), np.array([1, 2]))
+    array([7., 0.])
+    """
+    out = np.full(len(ids), fill, dtype=np.float64)
+    seen = ids < len(values)
+    out[seen] = values[ids[seen]]
+    return out
+
+
+def grow(values: np.ndarray, size: int, fill: float = 0.0) -> np.ndarray:
+    """``values`` extended with ``fill`` to at least ``size`` rows (ids learnt of late);
+    capacity doubles so that growing one id at a time stays cheap.
+
+    >>> grow(np.array([1.0]), 3).tolist()
+    [1.0, 0.0, 0.0]
+    """
+    if len(values) >= size:
+        return values
+    grown = np.full((max(size, 2 * len(values)),) + values.shape[1:], fill, dtype=values.dtype)
+    grown[: len(values)] = values
+    return grown

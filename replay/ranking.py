@@ -1,0 +1,139 @@
+"""Scoring users against candidates, and what is done with the scores: ranks and slates.
+
+The tie rule, stated once for the whole project (``docs/design.md`` § Ranks and metrics):
+ranks are zero-based and **pessimistic**, a target's rank is the number of other counted
+candidates scoring greater than or equal to it, so equal scores never help a target; a
+target missing from the candidates is a miss (rank infinity). Replay, the hold-out protocol
+and the simulator's closed loop all score through :func:`scores_in_chunks`; the protocols rank
+with :func:`rank_events`, the closed loop shows :func:`top_k`.
+
+>>> scores = np.array([[0.5, 0.9, 0.5]])
+>>> rank_events(scores, np.array([0]), (np.array([0]), np.array([0])),
+...             (np.array([0]), np.array([0])))
+array([2.])
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from .arrays import distinct
+from .contract import Learner
+from .errors import LearnerError
+
+SCORE_BUDGET = 1 << 22  # scores held at once (users x candidates), 32 MB of float64
+
+
+def checked_scores(scores: object, n_users: int, n_candidates: int, where: str) -> np.ndarray:
+    """A learner's scores as a float array of shape (n_users or 1, n_candidates), or a
+    :class:`LearnerError` saying ``where`` they went wrong."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2 or scores.shape[1] != n_candidates or scores.shape[0] not in (1, n_users):
+        raise LearnerError(f"{where}: score() returned shape {scores.shape}, expected "
+                           f"({n_users}, {n_candidates}) or (1, {n_candidates})")
+    if np.isnan(scores).any():
+        raise LearnerError(f"{where}: score() returned NaN")
+    return scores
+
+
+def scores_in_chunks(learner: Learner, users: np.ndarray, candidates: np.ndarray, t: int,
+                     score_budget: int = SCORE_BUDGET) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(lo, hi, scores)`` for consecutive blocks ``users[lo:hi]``, each scored at step ``t``
+    with at most ``score_budget`` entries; a learner that returns one shared row of scores
+    serves every remaining user at once (``hi = len(users)``, ``scores`` of shape (1, C))."""
+    chunk = max(1, score_budget // max(1, len(candidates)))
+    lo = 0
+    while lo < len(users):
+        hi = min(len(users), lo + chunk)
+        scores = checked_scores(learner.score(users[lo:hi], candidates, t), hi - lo,
+                                len(candidates), f"step {t}")
+        if scores.shape[0] == 1:
+            hi = len(users)
+        yield lo, hi, scores
+        lo = hi
+
+
+def rank_events(scores: np.ndarray, event_rows: np.ndarray,
+                targets: tuple[np.ndarray, np.ndarray],
+                uncounted: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Pessimistic rank of each event's best-scored target among its counted candidates.
+
+    scores     -- (n, C) scores, or (1, C) when shared by every event
+    event_rows -- the row of ``scores`` of each event (length E)
+    targets    -- (event, column) pairs; an event's reference score is the best of its
+                  targets' scores, and an event with no target is a miss (rank inf)
+    uncounted  -- (event, column) pairs not counted against the event: its targets and
+                  any candidates excluded for it (pairs may repeat)
+
+    rank[e] = #{c : s[e, c] >= ref[e]} - #{c uncounted for e : s[e, c] >= ref[e]}
+    """
+    n_events, n_candidates = len(event_rows), scores.shape[1]
+    shared = scores.shape[0] == 1
+
+    def score_of(events: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        return scores[0 if shared else event_rows[events], columns]
+
+    target_event, target_col = targets
+    reference = np.full(n_events, -np.inf)
+    np.maximum.at(reference, target_event, score_of(target_event, target_col))
+    if shared:
+        ordered = np.sort(scores[0])
+        at_least = n_candidates - np.searchsorted(ordered, reference, side="left")
+    else:
+        at_least = (scores[event_rows] >= reference[:, None]).sum(axis=1)
+    keys = distinct(np.asarray(uncounted[0], np.int64) * n_candidates + uncounted[1])
+    events, columns = keys // n_candidates, keys % n_candidates
+    not_counted = np.bincount(events, weights=score_of(events, columns) >= reference[events],
+                              minlength=n_events)
+    ranks = (at_least - not_counted).astype(np.float64)
+    has_target = np.zeros(n_events, dtype=bool)
+    has_target[target_event] = True
+    ranks[~has_target] = np.inf
+    return ranks
+
+
+def rank_by_chunks(learner: Learner, t: int, users: np.ndarray, candidates: np.ndarray,
+                   event_user: np.ndarray, targets: tuple[np.ndarray, np.ndarray],
+                   uncounted: tuple[np.ndarray, np.ndarray],
+                   score_budget: int = SCORE_BUDGET) -> np.ndarray:
+    """Score ``users`` x ``candidates`` at step ``t`` in bounded chunks and rank every event.
+
+    event_user -- index into ``users`` of each event; targets/uncounted -- (event, column)
+    pairs as in :func:`rank_events`. With no candidates every event is a miss and the learner
+    is not asked.
+    """
+    ranks = np.full(len(event_user), np.inf)  # no candidates: every event is a miss
+    if len(candidates) == 0:
+        return ranks
+    for lo, hi, scores in scores_in_chunks(learner, users, candidates, t, score_budget):
+        inside = (event_user >= lo) & (event_user < hi)
+        events = np.flatnonzero(inside)
+        local = np.cumsum(inside) - 1
+
+        def keep(pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            selected = inside[pairs[0]]
+            return local[pairs[0][selected]], pairs[1][selected]
+
+        ranks[events] = rank_events(scores, event_user[events] - lo, keep(targets), keep(uncounted))
+    return ranks
+
+
+def top_k(scores: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Columns of the ``k`` highest scores of each row, best first.
+
+    Ties are broken uniformly at random with ``rng`` (seeded by the caller), so a slate is
+    reproducible for a seed and a constant policy does not always show the lowest ids.
+
+    >>> top_k(np.array([[0.1, 0.9, 0.5], [1.0, 1.0, 0.0]]), 2, np.random.default_rng(0))[0]
+    array([1, 2])
+    """
+    n_columns = scores.shape[1]
+    k = min(k, n_columns)
+    tiebreak = rng.random(scores.shape)
+    kth = np.partition(scores, n_columns - k, axis=1)[:, n_columns - k, None]  # k-th largest
+    key = np.where(scores > kth, 2.0, np.where(scores == kth, tiebreak, -1.0))
+    top = np.argpartition(-key, k - 1, axis=1)[:, :k]
+    best_first = np.lexsort((-np.take_along_axis(key, top, 1),
+                             -np.take_along_axis(scores, top, 1)), axis=-1)
+    return np.take_along_axis(top, best_first, 1)
