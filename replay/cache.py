@@ -17,16 +17,18 @@ import os
 import shutil
 import tempfile
 import warnings
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
 
-from .availability import Availability
+from .availability import Availability, Spans
 from .data import Log, LoadReport, read_csv
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+NAMES = ("user", "stream", "streamer")
 
 
 def cache_root(override: str | Path | None = None) -> Path:
@@ -50,7 +52,8 @@ def file_digest(path: str | Path) -> str:
 
 def load_log(path: str | Path, *, skip_bad_rows: bool = False, cache: bool = True,
              cache_dir: str | Path | None = None) -> Log:
-    """Read a log file through the cache; its availability index comes cached with it."""
+    """Read a log file through the cache; its availability and span indexes come cached
+    with it."""
     path = Path(path)
     if not cache or not path.is_file():
         return read_csv(path, skip_bad_rows=skip_bad_rows)
@@ -74,11 +77,13 @@ def _write_entry(entry: Path, log: Log) -> None:
     staging = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".writing-"))
     try:
         index = log.availability
-        np.savez(staging / "arrays.npz", user=log.user, streamer=log.streamer, start=log.start,
-                 stop=log.stop, offsets=index.offsets, streamers=index.streamers,
-                 viewers=index.viewers)
-        feather.write_feather(pa.table({"name": log.user_names}), staging / "users.arrow")
-        feather.write_feather(pa.table({"name": log.streamer_names}), staging / "streamers.arrow")
+        np.savez(staging / "arrays.npz", user=log.user, stream=log.stream, streamer=log.streamer,
+                 start=log.start, stop=log.stop, offsets=index.offsets,
+                 streamers=index.streamers, viewers=index.viewers,
+                 **{f"spans_{f.name}": getattr(log.spans, f.name) for f in fields(Spans)})
+        for name in NAMES:
+            feather.write_feather(pa.table({"name": getattr(log, f"{name}_names")}),
+                                  staging / f"{name}s.arrow")
         (staging / "report.json").write_text(json.dumps(
             {"duplicates": log.report.duplicates, "skipped": log.report.skipped}))
         os.replace(staging, entry)
@@ -92,10 +97,10 @@ def _read_entry(entry: Path, *, source: str) -> Log:
     with np.load(entry / "arrays.npz") as arrays:
         a = {name: arrays[name] for name in arrays.files}
     report = json.loads((entry / "report.json").read_text())
-    log = Log(user=a["user"], streamer=a["streamer"], start=a["start"], stop=a["stop"],
-              user_names=feather.read_table(entry / "users.arrow").column("name").combine_chunks(),
-              streamer_names=feather.read_table(entry / "streamers.arrow")
-              .column("name").combine_chunks(),
-              source=source, report=LoadReport(**report))
+    names = {f"{name}_names": feather.read_table(entry / f"{name}s.arrow").column("name")
+             .combine_chunks() for name in NAMES}
+    log = Log(user=a["user"], stream=a["stream"], streamer=a["streamer"], start=a["start"],
+              stop=a["stop"], **names, source=source, report=LoadReport(**report))
     log.__dict__["availability"] = Availability(a["offsets"], a["streamers"], a["viewers"])
+    log.__dict__["spans"] = Spans(**{f.name: a[f"spans_{f.name}"] for f in fields(Spans)})
     return log

@@ -1,13 +1,14 @@
 """The interaction log: loading, validation and dense ids.
 
-A log row is ``user, stream, streamer, start, stop``: the user watched the streamer during
-steps ``start <= t < stop`` (ten-minute steps, half-open). Users and streamers get dense ids in
-order of first appearance in time (ties broken by position in the file), so a log cut at any
-step maps every earlier id exactly as the whole log does. Rows are kept sorted the same way.
+A log row is ``user, stream, streamer, start, stop``: the user watched the streamer's broadcast
+``stream`` during steps ``start <= t < stop`` (ten-minute steps, half-open). Users, streams and
+streamers get dense ids in order of first appearance in time (ties broken by position in the
+file), so a log cut at any step maps every earlier id exactly as the whole log does. Rows are
+kept sorted the same way.
 
 >>> log = read_csv(default_data_path())
->>> log.n_rows, log.n_users, log.n_streamers, log.n_steps
-(52141, 2151, 4705, 6148)
+>>> log.n_rows, log.n_users, log.n_streamers, log.n_streams, log.n_steps
+(52141, 2151, 4705, 31562, 6148)
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .arrays import distinct, positions
-from .availability import Availability
+from .availability import Availability, Spans
 from .errors import LogFormatError
 
 COLUMNS = ("user", "stream", "streamer", "start", "stop")
@@ -55,15 +56,18 @@ class LoadReport:
 class Log:
     """A validated log with dense ids, rows sorted by (start, position in the source).
 
-    ``user``/``streamer`` are int32 dense ids; ``start``/``stop`` int32 steps;
-    ``user_names``/``streamer_names`` map dense ids back to the source's ids.
+    ``user``/``stream``/``streamer`` are int32 dense ids; ``start``/``stop`` int32 steps;
+    ``user_names``/``stream_names``/``streamer_names`` map dense ids back to the source's ids.
+    A broadcast is a (streamer, stream) pair.
     """
 
     user: np.ndarray
+    stream: np.ndarray
     streamer: np.ndarray
     start: np.ndarray
     stop: np.ndarray
     user_names: pa.Array
+    stream_names: pa.Array
     streamer_names: pa.Array
     source: str = "<memory>"
     report: LoadReport = field(default_factory=LoadReport)
@@ -79,6 +83,10 @@ class Log:
     @property
     def n_streamers(self) -> int:
         return len(self.streamer_names)
+
+    @property
+    def n_streams(self) -> int:
+        return len(self.stream_names)
 
     @property
     def n_steps(self) -> int:
@@ -126,25 +134,35 @@ class Log:
         return Availability.build(user=self.user, streamer=self.streamer, start=self.start,
                                   stop=self.stop)
 
+    @cached_property
+    def spans(self) -> Spans:
+        """The broadcast-span index of this log, built on first use (:class:`Spans`)."""
+        return Spans.build(user=self.user, stream=self.stream, streamer=self.streamer,
+                           start=self.start, stop=self.stop)
+
     def cut(self, step: int) -> "Log":
         """The log as it would be at ``step``: rows starting at or after it dropped, stops
         clipped to it, and ids that appear only later forgotten."""
         rows = self.subset(self.start < step)
-        return Log(user=rows.user, streamer=rows.streamer, start=rows.start,
-                   stop=np.minimum(rows.stop, step).astype(np.int32),
-                   user_names=self.user_names[: int(rows.user.max(initial=-1)) + 1],
-                   streamer_names=self.streamer_names[: int(rows.streamer.max(initial=-1)) + 1],
+
+        def known(name: str) -> pa.Array:
+            return getattr(self, f"{name}_names")[: int(getattr(rows, name).max(initial=-1)) + 1]
+
+        return Log(user=rows.user, stream=rows.stream, streamer=rows.streamer, start=rows.start,
+                   stop=np.minimum(rows.stop, step).astype(np.int32), user_names=known("user"),
+                   stream_names=known("stream"), streamer_names=known("streamer"),
                    source=f"{self.source}[:{step}]", report=self.report)
 
     def subset(self, keep: np.ndarray) -> "Log":
         """The rows where ``keep`` is True, with the same ids and names."""
-        return Log(user=self.user[keep], streamer=self.streamer[keep], start=self.start[keep],
-                   stop=self.stop[keep], user_names=self.user_names,
-                   streamer_names=self.streamer_names, source=self.source, report=self.report)
+        return Log(user=self.user[keep], stream=self.stream[keep], streamer=self.streamer[keep],
+                   start=self.start[keep], stop=self.stop[keep], user_names=self.user_names,
+                   stream_names=self.stream_names, streamer_names=self.streamer_names,
+                   source=self.source, report=self.report)
 
     def frame(self) -> pd.DataFrame:
-        """The rows as a DataFrame of dense ids (user, streamer, start, stop)."""
-        return pd.DataFrame({"user": self.user, "streamer": self.streamer,
+        """The rows as a DataFrame of dense ids (user, stream, streamer, start, stop)."""
+        return pd.DataFrame({"user": self.user, "stream": self.stream, "streamer": self.streamer,
                              "start": self.start, "stop": self.stop})
 
 
@@ -186,7 +204,7 @@ def _dense_ids(column: pa.Array, order: np.ndarray) -> tuple[np.ndarray, pa.Arra
 
 
 def _duplicates(user: np.ndarray, streamer: np.ndarray, start: np.ndarray, stop: np.ndarray,
-                stream: pa.Array) -> np.ndarray:
+                stream: np.ndarray) -> np.ndarray:
     """Mask of rows that repeat an earlier row exactly (all five fields).
 
     Only rows sharing (user, streamer, start) with another row can be duplicates; those few
@@ -199,7 +217,7 @@ def _duplicates(user: np.ndarray, streamer: np.ndarray, start: np.ndarray, stop:
     duplicate = np.zeros(len(user), dtype=bool)
     if len(suspects):
         frame = pd.DataFrame({"key": key[suspects], "stop": stop[suspects],
-                              "stream": stream.take(pa.array(suspects)).to_pandas()})
+                              "stream": stream[suspects]})
         duplicate[suspects] = frame.duplicated().to_numpy()
     return duplicate
 
@@ -212,17 +230,20 @@ def _encode(user: pa.Array, stream: pa.Array, streamer: pa.Array, start: pa.Arra
     starts = start.to_numpy(zero_copy_only=False).astype(np.int32)
     order = np.argsort(starts, kind="stable")
     user_codes, user_names = _dense_ids(user, order)
+    stream_codes, stream_names = _dense_ids(stream, order)
     streamer_codes, streamer_names = _dense_ids(streamer, order)
     starts = starts[order]
     stops = stop.to_numpy(zero_copy_only=False).astype(np.int32)[order]
-    duplicate = _duplicates(user_codes, streamer_codes, starts, stops, stream.take(pa.array(order)))
+    duplicate = _duplicates(user_codes, streamer_codes, starts, stops, stream_codes)
     n_duplicates = int(duplicate.sum())
     if n_duplicates:
         keep = ~duplicate
-        user_codes, streamer_codes = user_codes[keep], streamer_codes[keep]
+        user_codes, stream_codes, streamer_codes = (user_codes[keep], stream_codes[keep],
+                                                    streamer_codes[keep])
         starts, stops = starts[keep], stops[keep]
-    return Log(user=user_codes, streamer=streamer_codes, start=starts, stop=stops,
-               user_names=user_names, streamer_names=streamer_names,
+    return Log(user=user_codes, stream=stream_codes, streamer=streamer_codes, start=starts,
+               stop=stops, user_names=user_names, stream_names=stream_names,
+               streamer_names=streamer_names,
                source=source, report=LoadReport(duplicates=n_duplicates, skipped=skipped))
 
 

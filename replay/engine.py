@@ -33,12 +33,14 @@ from .contract import History, Learner
 from .data import Log
 from .errors import ReplayError
 from .holdout import Holdout
-from .protocols import Ending, Moment, Next, Outcome, Protocol, Starts
+from .protocols import (AVAILABILITIES, NEXT_AVAILABILITIES, Ending, Moment, Next, Outcome,
+                        Protocol, Starts)
 from .ranking import SCORE_BUDGET
 from .results import Result
 from .reveal import Revealer
 
 PROTOCOLS = ("starts", "next", "holdout")
+CANDIDATES = {"starts": AVAILABILITIES, "next": NEXT_AVAILABILITIES, "holdout": ("log",)}
 
 
 def sample_users(n_users: int, fraction: float, seed: int) -> np.ndarray:
@@ -97,20 +99,25 @@ class Timeline:
 
 def make_protocol(name: str, *, availability: str | None = None,
                   split: str | None = None) -> Protocol:
-    """The protocol ``name`` with its options: ``availability`` for ``starts`` (default
-    ``log``; ``next`` and ``holdout`` rank among A_t, ``log``), ``split`` for ``holdout``
-    (default ``test``); an option another protocol does not take is an error rather than
-    silently ignored."""
+    """The protocol ``name`` with its options: ``availability`` for ``starts`` (``log``,
+    ``others`` or ``span``) and ``next`` (``log`` or ``span``), default ``log`` (``holdout``
+    ranks among A_t, ``log``); ``split`` for ``holdout`` (default ``test``); an option
+    another protocol does not take is an error rather than silently ignored."""
     if name not in PROTOCOLS:
         raise ReplayError(f"unknown protocol {name!r}; choose from {', '.join(PROTOCOLS)}")
-    if availability not in (None, "log") and name != "starts":
-        raise ReplayError(f"availability {availability!r} applies to the starts protocol only")
+    if availability is not None and availability not in CANDIDATES[name]:
+        takers = [p for p, kinds in CANDIDATES.items() if availability in kinds]
+        if not takers:
+            raise ReplayError(f"unknown availability {availability!r}; choose from "
+                              f"{', '.join(AVAILABILITIES)}")
+        raise ReplayError(f"availability {availability!r} applies to the "
+                          f"{' and '.join(takers)} protocol{'s' if len(takers) > 1 else ''} only")
     if split is not None and name != "holdout":
         raise ReplayError(f"split {split!r} applies to the holdout protocol only")
     if name == "starts":
         return Starts(availability or "log")
     if name == "next":
-        return Next()
+        return Next(availability or "log")
     return Holdout(split or "test")
 
 

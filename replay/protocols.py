@@ -6,14 +6,21 @@ after the replay ends (``holdout``, in :mod:`livereplay.holdout`). Every rank go
 :mod:`livereplay.ranking`, which states the tie rule.
 
 ``starts``: every row starting at step t >= 1 is an event; its streamer is ranked among the
-candidates using what was revealed through t-1. Candidates are A_t (``log``) or A_t minus
-the streamers whose only viewers at t are the evaluated user (``others``, leak-free).
-Splits: ``repeat`` (the user has an earlier row with that streamer) and ``new``.
+candidates using what was revealed through t-1. Candidates are A_t (``log``), A_t minus
+the streamers whose only viewers at t are the evaluated user (``others``, leak-free), or
+the streamers with a broadcast that rows of other users show on at t (``span``, leak-free,
+:class:`livereplay.availability.Spans`). Splits: ``repeat`` (the user has an earlier row
+with that streamer) and ``new``.
 
 ``next``: after step t is revealed, every user watching something at t+1 is an event; the
-best-scored of the streamers it watches at t+1 that are live at t is ranked against the
-other channels live at t (scored for step t+1). Splits: ``continuing`` (it watches at t+1 a
-streamer it also watches at t) and ``fresh``.
+best-scored of the streamers it watches at t+1 that are candidates at t (A_t, or with
+``span`` the user's span candidates) is ranked against the other candidates at t (scored
+for step t+1). Splits: ``continuing`` (it watches at t+1 a streamer it also watches at t)
+and ``fresh``.
+
+Per-user candidates (``others``, ``span``) are one array scored for every user of the step
+and (user, column) pairs excluded for a user: an excluded target is not a target, and an
+excluded column is not counted against the user's events.
 """
 from __future__ import annotations
 
@@ -117,72 +124,109 @@ def _pairs_by_user(event_users: np.ndarray, owners: np.ndarray,
     return events, values[pos]
 
 
-AVAILABILITIES = ("log", "others")
+Pairs = tuple[np.ndarray, np.ndarray]
+
+
+class Candidates(NamedTuple):
+    """The candidates at a step: ``streamers`` (sorted) are scored for every user, and
+    ``streamers[excluded_column]`` is not a candidate for ``excluded_user`` (pairwise)."""
+
+    streamers: np.ndarray
+    excluded_user: np.ndarray
+    excluded_column: np.ndarray
+
+    def ranked(self, event_users: np.ndarray, target_event: np.ndarray,
+               target_streamer: np.ndarray) -> tuple[Pairs, Pairs]:
+        """(targets, uncounted) as :func:`livereplay.ranking.rank_events` takes them, for
+        events of users ``event_users`` with targets (event, streamer): the targets that are
+        candidates for their event's user, and what is not counted against each event, its
+        targets and the columns excluded for its user."""
+        excluded_event, excluded_column = _pairs_by_user(event_users, self.excluded_user,
+                                                         self.excluded_column)
+        n = len(self.streamers)
+        column = positions(self.streamers, target_streamer)
+        excluded = distinct(excluded_event * n + excluded_column)
+        live = (column >= 0) & (positions(excluded, target_event * n + column) < 0)
+        targets = (target_event[live], column[live])
+        return targets, (np.concatenate([targets[0], excluded_event]),
+                         np.concatenate([targets[1], excluded_column]))
+
+
+AVAILABILITIES = ("log", "others", "span")
+NEXT_AVAILABILITIES = ("log", "span")
+_NONE = np.empty(0, np.int64)
+
+
+def candidates_at(availability: str, moment: Moment, users: np.ndarray) -> Candidates:
+    """The candidates at step ``moment.t`` for ``users`` (sorted distinct ids): A_t
+    (``log``); A_t without, for each user, the streamers it alone watches at t (``others``);
+    the union of the users' broadcast-span candidates (``span``)."""
+    t, log = moment.t, moment.log
+    if availability == "span":
+        return Candidates(*log.spans.candidates(t, users))
+    streamers = moment.index.at(t)
+    if availability == "log":
+        return Candidates(streamers, _NONE, _NONE)
+    watched = positions(streamers, log.streamer[moment.watching])
+    sole = moment.index.viewers_at(t)[watched] == 1
+    return Candidates(streamers, log.user[moment.watching][sole], watched[sole])
+
+
+def _checked(availability: str, allowed: tuple[str, ...]) -> str:
+    if availability not in allowed:
+        raise ReplayError(f"unknown availability {availability!r}; choose from "
+                          f"{', '.join(allowed)}")
+    return availability
 
 
 class Starts(Protocol):
-    """Session starts; ``availability`` is ``log`` (A_t) or ``others`` (leak-free)."""
+    """Session starts; ``availability`` is ``log`` (A_t), ``others`` or ``span`` (leak-free)."""
 
     name = "starts"
     splits = ("repeat", "new")
 
     def __init__(self, availability: str = "log") -> None:
-        if availability not in AVAILABILITIES:
-            raise ReplayError(f"unknown availability {availability!r}; choose from "
-                              f"{', '.join(AVAILABILITIES)}")
-        self.availability = availability
+        self.availability = _checked(availability, AVAILABILITIES)
 
     def before_reveal(self, moment: Moment) -> Outcome | None:
         t, log, rows = moment.t, moment.log, moment.starting
         if t < 1 or len(rows) == 0:
             return None
         event_users, event_streamers = log.user[rows], log.streamer[rows]
-        candidates = moment.index.at(t)
         users, event_user = distinct(event_users, inverse=True)
-        events = np.arange(len(rows))
-        column = positions(candidates, event_streamers)
+        candidates = candidates_at(self.availability, moment, users)
+        targets, uncounted = candidates.ranked(event_users, np.arange(len(rows)), event_streamers)
         repeat = moment.history.pair_counts(event_users, event_streamers)[0] > 0
-
-        excluded_event = excluded_column = np.empty(0, np.int64)
-        if self.availability == "others":
-            watched = positions(candidates, log.streamer[moment.watching])
-            sole = moment.index.viewers_at(t)[watched] == 1
-            excluded_event, excluded_column = _pairs_by_user(
-                event_users, log.user[moment.watching][sole], watched[sole])
-            n = len(candidates)
-            column[np.isin(events * n + column, excluded_event * n + excluded_column)] = -1
-
-        has = column >= 0
-        targets = (events[has], column[has])
-        uncounted = (np.concatenate([events[has], excluded_event]),
-                     np.concatenate([column[has], excluded_column]))
-        ranks = rank_by_chunks(moment.learner, t, users, candidates, event_user, targets,
-                               uncounted, moment.score_budget)
+        ranks = rank_by_chunks(moment.learner, t, users, candidates.streamers, event_user,
+                               targets, uncounted, moment.score_budget)
         return Outcome(ranks, event_users, np.full(len(rows), t, np.int32), repeat)
 
 
 class Next(Protocol):
-    """The seed's task: what each watching user watches at the next step."""
+    """The seed's task: what each watching user watches at the next step, among A_t
+    (``log``, the default) or the user's span candidates (``span``)."""
 
     name = "next"
     splits = ("continuing", "fresh")
+
+    def __init__(self, availability: str = "log") -> None:
+        self.candidates = _checked(availability, NEXT_AVAILABILITIES)
+        self.availability = None if availability == "log" else availability  # as results say
 
     def after_reveal(self, moment: Moment) -> Outcome | None:
         log, rows = moment.log, moment.watching_next
         if len(rows) == 0:
             return None
-        candidates = moment.index.at(moment.t)
         users, event_of_row = distinct(log.user[rows], inverse=True)
-        column = positions(candidates, log.streamer[rows])
-        live = column >= 0
-        targets = (event_of_row[live], column[live])
+        candidates = candidates_at(self.candidates, moment, users)
+        targets, uncounted = candidates.ranked(users, event_of_row, log.streamer[rows])
         now = moment.watching
         kept_watching = np.isin(pair_keys(log.user[rows], log.streamer[rows]),
                                 pair_keys(log.user[now], log.streamer[now]))
         continuing = np.bincount(event_of_row, weights=kept_watching, minlength=len(users)) > 0
         events = np.arange(len(users))
-        ranks = rank_by_chunks(moment.learner, moment.t + 1, users, candidates, events, targets,
-                               targets, moment.score_budget)
+        ranks = rank_by_chunks(moment.learner, moment.t + 1, users, candidates.streamers, events,
+                               targets, uncounted, moment.score_budget)
         return Outcome(ranks, users, np.full(len(users), moment.t, np.int32), continuing)
 
     def objective(self, outcome: Outcome, n_evaluated_users: int, plan: Plan) -> float | None:

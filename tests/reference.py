@@ -25,6 +25,21 @@ def _rank(scores: dict, candidates: set, targets: set) -> float:
     return float(sum(1 for c in candidates - targets if scores.get(c, 0) >= best))
 
 
+def span(rows: pd.DataFrame, user: int, t: int) -> set:
+    """Availability ``span``: streamers with a broadcast (streamer, stream) whose rows of users
+    other than ``user`` begin at or before t and go on after t."""
+    others = rows[rows.user != user].groupby(["streamer", "stream"])
+    seen = others.start.min().le(t) & others.stop.max().gt(t)
+    return set(seen[seen].index.get_level_values("streamer"))
+
+
+def broadcasts_on(rows: pd.DataFrame, t: int) -> pd.DataFrame:
+    """The rows of the broadcasts whose rows of all users begin at or before t and go on after
+    t: a user's span is inside everyone's, so :func:`span` needs only these (it is faster)."""
+    broadcast = rows.groupby(["streamer", "stream"])
+    return rows[broadcast.start.transform("min").le(t) & broadcast.stop.transform("max").gt(t)]
+
+
 def starts(rows: pd.DataFrame, learner: str, window: tuple[int, int],
            availability: str = "log") -> list[tuple[int, float, bool]]:
     """(step, rank, repeat) of every session start in the window, in log order."""
@@ -32,31 +47,37 @@ def starts(rows: pd.DataFrame, learner: str, window: tuple[int, int],
     for t in range(max(window[0], 1), window[1]):
         live = rows[(rows.start <= t) & (rows.stop > t)]
         revealed = rows[rows.start <= t - 1]
+        on = broadcasts_on(rows, t)
         for row in rows[rows.start == t].itertuples():
             candidates = set(live.streamer)
             if availability == "others":
                 viewers = live.groupby("streamer").user.agg(set)
                 candidates = {s for s in candidates if viewers[s] != {row.user}}
+            elif availability == "span":
+                candidates = span(on, row.user, t)
             scores = _scores(revealed, row.user, learner, len(rows))
             repeat = bool(((revealed.user == row.user) & (revealed.streamer == row.streamer)).any())
             out.append((t, _rank(scores, candidates, {row.streamer}), repeat))
     return out
 
 
-def next_step(rows: pd.DataFrame, learner: str,
-              window: tuple[int, int]) -> list[tuple[int, float, bool]]:
-    """(step, rank, continuing) of every (step, user watching at step+1), by step then user."""
+def next_step(rows: pd.DataFrame, learner: str, window: tuple[int, int],
+              availability: str = "log") -> list[tuple[int, float, bool]]:
+    """(step, rank, continuing) of every (step, user watching at step+1), by step then user;
+    candidates A_t (``log``) or the user's ``span`` at t."""
     out = []
     n_steps = int(rows.stop.max())
     for t in range(window[0], min(window[1], n_steps - 1)):
         now = rows[(rows.start <= t) & (rows.stop > t)]
         after = rows[(rows.start <= t + 1) & (rows.stop > t + 1)]
         revealed = rows[rows.start <= t]
+        on = broadcasts_on(rows, t)
         for user in sorted(set(after.user)):
             targets = set(after[after.user == user].streamer)
             scores = _scores(revealed, user, learner, len(rows))
             continuing = bool(targets & set(now[now.user == user].streamer))
-            out.append((t, _rank(scores, set(now.streamer), targets), continuing))
+            candidates = span(on, user, t) if availability == "span" else set(now.streamer)
+            out.append((t, _rank(scores, candidates, targets), continuing))
     return out
 
 

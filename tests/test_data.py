@@ -1,8 +1,11 @@
 """Loading logs: layout, dense ids, validation with file/line/reason, duplicates, cache."""
+from dataclasses import fields
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
+from livereplay.availability import Spans
 from livereplay.cache import load_log
 from livereplay.data import Log, read_csv
 from livereplay.errors import LogFormatError
@@ -27,7 +30,9 @@ def test_ids_are_dense_in_order_of_first_appearance_in_time(tmp_path):
     log = read_csv(path)
     assert log.user_names.to_pylist() == ["ann", "bob", "zed"]  # start 1, 1 (file order), 5
     assert log.streamer_names.to_pylist() == ["early", "late", "mid"]
+    assert log.stream_names.to_pylist() == ["2", "3", "4", "1"]
     assert log.user.tolist() == [0, 1, 0, 2]
+    assert log.stream.tolist() == [0, 1, 2, 3]
     assert log.start.tolist() == [1, 1, 3, 5]
 
 
@@ -91,10 +96,15 @@ def test_cached_log_is_identical_and_invalidated_when_the_file_changes(tmp_path,
     first = load_log(path, cache_dir=cache)
     assert len(list(cache.iterdir())) == 1
     again = load_log(path, cache_dir=cache)
-    for name in ("user", "streamer", "start", "stop"):
+    for name in ("user", "stream", "streamer", "start", "stop"):
         np.testing.assert_array_equal(getattr(first, name), getattr(again, name))
-    assert again.user_names.to_pylist() == first.user_names.to_pylist()
+    for name in ("user_names", "stream_names", "streamer_names"):
+        assert getattr(again, name).to_pylist() == getattr(first, name).to_pylist()
     np.testing.assert_array_equal(again.availability.streamers, first.availability.streamers)
+    assert "spans" in again.__dict__  # read from the entry, not rebuilt
+    for field in fields(Spans):
+        np.testing.assert_array_equal(getattr(again.spans, field.name),
+                                      getattr(first.spans, field.name))
     write(tmp_path, "1,1,a,0,2\n2,2,b,1,3\n3,3,c,2,4\n")
     assert load_log(path, cache_dir=cache).n_rows == 3
     assert len(list(cache.iterdir())) == 2
@@ -105,15 +115,24 @@ def test_cached_log_is_identical_and_invalidated_when_the_file_changes(tmp_path,
 def test_from_columns_round_trips_through_csv(tmp_path_factory, log):
     path = tmp_path_factory.mktemp("rt") / "log.csv"
     rows = log.frame()
-    names_u = np.array(log.user_names.to_pylist())[rows.user]
-    names_s = np.array(log.streamer_names.to_pylist())[rows.streamer]
-    path.write_text("".join(f"{u},{i},{s},{a},{b}\n" for i, (u, s, a, b) in
-                            enumerate(zip(names_u, names_s, rows.start, rows.stop))))
+    names = {name: np.array(getattr(log, f"{name}_names").to_pylist())[rows[name]]
+             for name in ("user", "stream", "streamer")}
+    path.write_text("".join(f"{u},{i},{s},{a},{b}\n" for u, i, s, a, b in
+                            zip(*names.values(), rows.start, rows.stop)))
     again = read_csv(path)
-    for name in ("user", "streamer", "start", "stop"):
+    for name in ("user", "stream", "streamer", "start", "stop"):
         np.testing.assert_array_equal(getattr(again, name), getattr(log, name))
 
 
 def test_in_memory_columns_are_validated_by_row():
     with pytest.raises(LogFormatError, match="row 2: stop <= start: 1 <= 3"):
         Log.from_columns(["a", "b"], [1, 2], ["x", "y"], [0, 3], [2, 1])
+
+
+def test_cut_and_subset_keep_the_streams(sample_log):
+    cut = sample_log.cut(700)
+    np.testing.assert_array_equal(cut.stream, sample_log.stream[: cut.n_rows])
+    assert cut.n_streams == int(cut.stream.max()) + 1 < sample_log.n_streams
+    assert cut.stream_names.to_pylist() == sample_log.stream_names[: cut.n_streams].to_pylist()
+    keep = sample_log.user % 2 == 0
+    np.testing.assert_array_equal(sample_log.subset(keep).stream, sample_log.stream[keep])

@@ -66,7 +66,20 @@ def run(log, learner, protocol, availability):
                   window=WINDOWS[protocol])
 
 
-CASES = [("starts", "log"), ("starts", "others"), ("next", "log")]
+def cut_at(log, availability):
+    """The log cut at CUT. With ``span`` it keeps the whole log's span index: a broadcast is
+    on at t when other users' rows show it begun and going on, possibly through a row that
+    starts after t (a gap between viewers), even after the cut. Those candidates are the
+    platform's knowledge of what is live, by definition of ``span``; with the same
+    candidates, nothing else the learner reaches or scores may depend on the future."""
+    cut = log.cut(CUT)
+    if availability == "span":
+        cut.__dict__["spans"] = log.spans  # what Log.spans would build, from the whole log
+    return cut
+
+
+CASES = [("starts", "log"), ("starts", "others"), ("starts", "span"), ("next", "log"),
+         ("next", "span")]
 
 
 @pytest.mark.parametrize("protocol,availability", CASES)
@@ -74,7 +87,7 @@ def test_nosy_learner_sees_the_same_past_whether_the_future_exists_or_not(
         sample_log, protocol, availability):
     full, cut = Nosy(), Nosy()
     a = run(sample_log, full, protocol, availability)
-    b = run(sample_log.cut(CUT), cut, protocol, availability)
+    b = run(cut_at(sample_log, availability), cut, protocol, availability)
     assert len(full.fingerprints_) > 300
     assert full.fingerprints_ == cut.fingerprints_
     assert np.array_equal(a.ranks, b.ranks)
@@ -85,7 +98,7 @@ def test_nosy_learner_sees_the_same_past_whether_the_future_exists_or_not(
 def test_every_builtin_learner_gives_identical_results_on_a_cut_log(
         sample_log, name, protocol, availability):
     a = run(sample_log, make_learner(name, seed=3), protocol, availability)
-    b = run(sample_log.cut(CUT), make_learner(name, seed=3), protocol, availability)
+    b = run(cut_at(sample_log, availability), make_learner(name, seed=3), protocol, availability)
     assert a.n_events > 100
     assert np.array_equal(a.ranks, b.ranks) and np.array_equal(a.kind, b.kind)
     assert a.metrics() == b.metrics()

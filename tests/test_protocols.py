@@ -19,10 +19,11 @@ def reference_events(log, learner, protocol, window, availability="log"):
     rows = log.frame()
     if protocol == "starts":
         return reference.starts(rows, learner, window, availability)
-    return reference.next_step(rows, learner, window)
+    return reference.next_step(rows, learner, window, availability)
 
 
-CASES = [("starts", "log"), ("starts", "others"), ("next", "log")]
+CASES = [("starts", "log"), ("starts", "others"), ("starts", "span"), ("next", "log"),
+         ("next", "span")]
 
 
 @pytest.mark.parametrize("learner", ["pop", "repeat"])
