@@ -1,10 +1,17 @@
 """Metrics of a set of ranks (``docs/design.md`` § Ranks and metrics; ranks come from
 :mod:`livereplay.ranking`): ``hr@k`` = share with rank < k, ``ndcg@k`` = mean of
 1/log2(rank+2) over ranks < k, ``mrr`` = mean of 1/(rank+1); a miss (rank inf) counts 0.
+``coverage`` = share of events whose target is among the candidates (finite rank).
+
+Every metric is the mean of a per-event value (:func:`event_values`), so point estimates
+(:func:`summarise`) and bootstrap intervals (:mod:`livereplay.intervals`) share one
+definition.
 
 >>> ranks = np.array([0.0, 3.0, np.inf])
 >>> round(summarise(ranks)["hr@5"], 4), round(summarise(ranks)["mrr"], 4)
 (0.6667, 0.4167)
+>>> event_values(ranks)[EVENT_METRICS.index("hr@5")], summarise(ranks)["coverage"]
+(array([1., 1., 0.]), 0.6666666666666666)
 """
 from __future__ import annotations
 
@@ -12,18 +19,32 @@ import numpy as np
 
 CUTOFFS = (1, 5, 10)
 METRICS = tuple([f"hr@{k}" for k in CUTOFFS] + [f"ndcg@{k}" for k in CUTOFFS] + ["mrr"])
+#: Every reported mean of a per-event value: the ranking metrics first, then ``coverage``.
+EVENT_METRICS = (*METRICS, "coverage")
+
+
+def event_values(ranks: np.ndarray) -> np.ndarray:
+    """Each event's value of every metric of :data:`EVENT_METRICS`, shape
+    ``(len(EVENT_METRICS), len(ranks))``: hit at k, NDCG gain at k, reciprocal rank, found.
+
+    One row per metric keeps each row contiguous, so its mean is summed exactly as a plain
+    1-d array's is."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    values = np.empty((len(EVENT_METRICS), len(ranks)))
+    row = {name: i for i, name in enumerate(EVENT_METRICS)}
+    gain = 1.0 / np.log2(ranks + 2.0)
+    for k in CUTOFFS:
+        values[row[f"hr@{k}"]] = ranks < k
+        values[row[f"ndcg@{k}"]] = np.where(ranks < k, gain, 0.0)
+    values[row["mrr"]] = 1.0 / (ranks + 1.0)
+    values[row["coverage"]] = np.isfinite(ranks)
+    return values
 
 
 def summarise(ranks: np.ndarray) -> dict[str, float]:
-    """n and every metric of :data:`METRICS` over a set of ranks."""
-    ranks = np.asarray(ranks, dtype=np.float64)
+    """n and every metric of :data:`EVENT_METRICS` over a set of ranks."""
     out: dict[str, float] = {"n": int(len(ranks))}
     if len(ranks) == 0:
-        return out | {name: float("nan") for name in METRICS}
-    gain = 1.0 / np.log2(ranks + 2.0)
-    for k in CUTOFFS:
-        out[f"hr@{k}"] = float(np.mean(ranks < k))
-    for k in CUTOFFS:
-        out[f"ndcg@{k}"] = float(np.mean(np.where(ranks < k, gain, 0.0)))
-    out["mrr"] = float(np.mean(1.0 / (ranks + 1.0)))
-    return out
+        return out | {name: float("nan") for name in EVENT_METRICS}
+    values = event_values(ranks)
+    return out | {name: float(np.mean(row)) for name, row in zip(EVENT_METRICS, values)}

@@ -29,19 +29,26 @@ def hit_rate_per_day(results: list[Result], path: Path, metric: str = "hr@10") -
 
 
 def metrics_by_split(results: list[Result], path: Path) -> Path:
-    """Grouped bars: for each metric, one group per split, one bar per learner."""
+    """Grouped bars: for each metric, one group per split, one bar per learner, with the 95%
+    interval of each (bootstrap over users) as an error bar when there is one."""
     splits = list(results[0].metrics())
     fig, axes = plt.subplots(1, len(BAR_METRICS), figsize=(4 * len(BAR_METRICS), 4), sharey=True)
     width = 0.8 / len(results)
     for ax, metric in zip(axes, BAR_METRICS):
         for i, result in enumerate(results):
-            metrics = result.metrics()
-            ax.bar(np.arange(len(splits)) + i * width, [metrics[s][metric] for s in splits],
-                   width, label=result.learner)
+            metrics, intervals = result.metrics(), result.intervals
+            values = np.array([metrics[s][metric] for s in splits])
+            bounds = np.array([intervals[s][metric] for s in splits]).T if intervals else None
+            errors = None if bounds is None else np.maximum(0, [values - bounds[0],
+                                                                bounds[1] - values])
+            ax.bar(np.arange(len(splits)) + i * width, values, width, yerr=errors,
+                   capsize=2, error_kw={"elinewidth": 0.8}, label=result.learner)
         ax.set_xticks(np.arange(len(splits)) + 0.4 - width / 2, splits)
         ax.set_title(metric)
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize="small")
+    if results[0].intervals:
+        fig.suptitle("error bars: 95% intervals, bootstrap over users", fontsize="small")
     return _save(fig, path)
 
 

@@ -33,7 +33,8 @@ class RunSpec:
     window         -- evaluated steps ``(a, b)`` or ``"A:B"``; ``days`` -- days ``(d1, d2)``
                       inclusive or ``"D1-D2"``; neither: the whole log
     users_sample   -- evaluate this seeded fraction of the users (learners see every row)
-    seed           -- seed of the learner and of the users sample
+    seed           -- seed of the learner, of the users sample and of the bootstrap
+    bootstrap      -- resamples of users behind the 95% intervals of the metrics (0: none)
     params         -- the learner's hyper-parameters
     skip_bad_rows, cache, cache_dir -- how the log is loaded (:func:`livereplay.cache.load_log`)
     """
@@ -51,6 +52,7 @@ class RunSpec:
     skip_bad_rows: bool = False
     cache: bool = True
     cache_dir: str | Path | None = None
+    bootstrap: int = 1000
 
     @property
     def data_path(self) -> Path:
@@ -125,4 +127,5 @@ def run(spec: RunSpec, *, log: Log | None = None, progress: bool | None = None) 
                     learner_name=spec.learner)
     result.extra.update({"data": log.source, "seed": spec.seed,
                          "users_sample": spec.users_sample, "params": dict(spec.params)})
+    result.bootstrap = spec.bootstrap
     return result
