@@ -51,9 +51,12 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
                              "watching user watches at the next step; holdout: the paper's "
                              "last-event-per-user protocol (default: starts; docs/design.md "
                              "§ Protocols)")
-    parser.add_argument("--availability", choices=["log", "others"], default=None,
-                        help="starts candidates: log = A_t; others = A_t without the streamers "
-                             "whose only viewer is the evaluated user (default: log)")
+    parser.add_argument("--availability", choices=["log", "others", "span"], default=None,
+                        help="candidates: log = A_t, the paper's candidates, which leak the "
+                             "target; others = A_t without the streamers whose only viewer is "
+                             "the evaluated user (starts only); span = channels whose broadcast "
+                             "is seen by other users to be on at t (starts and next) (default: "
+                             "log, for comparability with the paper's code)")
     parser.add_argument("--split", choices=["test", "validation"], default=None,
                         help="holdout split: test = the last 250 steps, validation = the 250 "
                              "before (default: test)")
@@ -65,6 +68,9 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--users-sample", type=float, default=None, metavar="FRACTION",
                         help="evaluate only this fraction of the users (learners still see all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the learner and the sample")
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                        help="resamples of users behind the 95%% interval of every metric, "
+                             "seeded by --seed (default: 1000; 0: no intervals)")
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
@@ -97,7 +103,7 @@ def run_spec(args: argparse.Namespace) -> "RunSpec":
                    users_sample=options.get("users_sample"), seed=options.get("seed", 0),
                    params=parse_params(options.get("param", [])),
                    skip_bad_rows=args.skip_bad_rows, cache=not args.no_cache,
-                   cache_dir=args.cache_dir)
+                   cache_dir=args.cache_dir, bootstrap=options.get("bootstrap", 1000))
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -162,8 +168,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     learners = None if args.learners is None else [
         name.strip() for name in args.learners.split(",")]
-    compare(run_spec(args), learners, jobs=args.jobs, out=args.out, quiet=args.quiet)
+    compare(run_spec(args), learners, jobs=args.jobs, out=args.out, quiet=args.quiet,
+            baseline=None if args.baseline == "none" else args.baseline,
+            test_metric=args.test_metric, engine=args.engine, address=args.address)
     return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from .tune import parse_seeds, parse_space, tune
+
+    learners = [name.strip() for name in args.learners.split(",") if name.strip()]
+    base = run_spec(argparse.Namespace(**{**vars(args), "param": []}))  # --param is the space
+    tune(base, learners, parse_space(args.param, args.space, learners),
+         strategy=args.strategy, trials=args.trials, select=args.select, report=args.report,
+         seeds=parse_seeds(args.seeds), engine=args.engine, jobs=args.jobs,
+         address=args.address, out=args.out, quiet=args.quiet, grid_points=args.grid_points)
+    return 0
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser, out: str) -> None:
+    """Where the runs of a sweep go (--engine, --address, --jobs) and its outputs (--out)."""
+    parser.add_argument("--out", default=out, metavar="DIR",
+                        help=f"folder for results.md, results.csv, results.json, the plots and "
+                             f"the finished runs (runs/, reused when run again; default: {out})")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="runs in N parallel processes, or N CPUs of a local Ray instance "
+                             "(default: the machine's cores)")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="local: processes of this machine; ray: one Ray task per run "
+                             "(pip install 'livereplay[ray]'; default: local)")
+    parser.add_argument("--address", default=None, metavar="ADDR",
+                        help="the Ray cluster to use (default: $RAY_ADDRESS, else a local "
+                             "instance)")
+    parser.add_argument("--quiet", action="store_true", help="print nothing, no progress bars")
 
 
 def cmd_learners(args: argparse.Namespace) -> int:
@@ -216,14 +253,44 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--learners", default=None, metavar="A,B,C",
                          help="comma-separated learner names (default: every built-in one)")
     add_replay_arguments(compare)
-    compare.add_argument("--out", default="livereplay-results", metavar="DIR",
-                         help="folder for results.md, results.csv, results.json and the plots "
-                              "(default: livereplay-results)")
-    compare.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                         help="learners run in N parallel processes (default: the machine's "
-                              "cores)")
-    compare.add_argument("--quiet", action="store_true", help="print nothing, no progress bars")
+    add_sweep_arguments(compare, "livereplay-results")
+    compare.add_argument("--baseline", default="repeat", metavar="NAME",
+                         help="test every other learner against this one, paired on the same "
+                              "events (default: repeat; none: no tests)")
+    compare.add_argument("--test-metric", default="hr@10", metavar="METRIC",
+                         help="the paired test shown in results.md and results.csv "
+                              "(default: hr@10; results.json holds every metric)")
     compare.set_defaults(handler=cmd_compare)
+
+    tune = commands.add_parser(
+        "tune", help="tune learners' hyper-parameters: trials on a selection split, picks "
+                     "re-run on the test split with several seeds",
+        description="Search each learner's hyper-parameters (--param NAME=SPEC or "
+                    "LEARNER.NAME=SPEC: a,b,c choices; lo:hi uniform; lo:hi:log log-uniform; "
+                    "or --space FILE.toml), select on --select, re-run the best on --report "
+                    "with --seeds, and write tables, JSON and plots into --out.")
+    tune.add_argument("--learners", required=True, metavar="A,B,C",
+                      help="comma-separated learner names")
+    add_replay_arguments(tune)
+    tune.add_argument("--space", default=None, metavar="FILE.toml",
+                      help="search space as TOML: [learner] name = \"lo:hi:log\" or [a, b]")
+    tune.add_argument("--strategy", choices=["grid", "random", "optuna"], default="grid",
+                      help="grid: every point; random: seeded draws; optuna: TPE "
+                           "(pip install 'livereplay[tune]'); default: grid")
+    tune.add_argument("--trials", type=int, default=None, metavar="N",
+                      help="trials per learner (required for random and optuna)")
+    tune.add_argument("--grid-points", type=int, default=5, metavar="K",
+                      help="points of a range in a grid (default: 5)")
+    tune.add_argument("--select", default="validation:hr@10", metavar="SPLIT:METRIC",
+                      help="what trials are chosen on: validation (the holdout validation "
+                           "split) or days:D1-D2, and a metric (default: validation:hr@10)")
+    tune.add_argument("--report", default="test", metavar="SPLIT",
+                      help="where the picks are reported: test (the holdout test split) or "
+                           "days:D1-D2 (default: test)")
+    tune.add_argument("--seeds", default="0,1,2", metavar="S1,S2",
+                      help="seeds of the test re-runs (default: 0,1,2)")
+    add_sweep_arguments(tune, "livereplay-tune")
+    tune.set_defaults(handler=cmd_tune)
 
     learners = commands.add_parser("learners", help="list the learners, one per line")
     learners.set_defaults(handler=cmd_learners)

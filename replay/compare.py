@@ -4,7 +4,9 @@
 log and protocol (one after another, or in ``--jobs`` processes) and writes into ``results/``:
 ``results.md``, ``results.csv`` (one row per learner and split), ``results.json`` (every
 result and how it was made: the data file's hash, the seeds, package versions, the machine)
-and the plots of :mod:`livereplay.plots`. From Python:
+and the plots of :mod:`livereplay.plots`. Every metric carries a 95% interval from a bootstrap
+over users, and each learner is tested against a baseline (default ``repeat``) by a paired
+bootstrap on the same events (:mod:`livereplay.intervals`). From Python:
 
 >>> from livereplay.runner import RunSpec
 >>> import tempfile
@@ -21,28 +23,28 @@ import datetime
 import json
 import os
 import platform
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from .cache import file_digest
 from .errors import ReplayError
-from .metrics import METRICS
+from .metrics import EVENT_METRICS, METRICS
 from .results import Result
-from .runner import RunSpec, load_data, run
+from .runner import RunSpec
 
+#: The CSV columns of the paired test of the chosen metric against the baseline.
+TEST_COLUMNS = ("test_metric", "difference", "difference_low", "difference_high", "p_value",
+                "significant")
 PACKAGES = ("livereplay", "numpy", "pandas", "pyarrow", "simpy", "tensorflow", "tensorflow-cpu",
-            "matplotlib")
+            "matplotlib", "ray", "optuna")
 
 
-def _run_quietly(spec: RunSpec) -> Result:
-    return run(spec, progress=False)
-
-
-def provenance(spec: RunSpec, learners: list[str], jobs: int, seconds: float) -> dict[str, Any]:
-    """How the comparison was made: data, seeds, options, package versions, machine."""
+def provenance(spec: RunSpec, learners: list[str], jobs: int, seconds: float,
+               engine: str = "local") -> dict[str, Any]:
+    """How the comparison was made: data, seeds, options, package versions, machine, engine."""
     versions = {}
     for package in PACKAGES:
         try:
@@ -53,7 +55,7 @@ def provenance(spec: RunSpec, learners: list[str], jobs: int, seconds: float) ->
                if name not in ("learner", "data", "cache", "cache_dir")}
     return {
         "data": {"file": spec.data_path.name, "blake2b": file_digest(spec.data_path)},
-        "learners": learners, **options, "jobs": jobs,
+        "learners": learners, **options, "jobs": jobs, "engine": engine,
         "packages": versions,
         "machine": {"platform": platform.platform(), "processor": platform.machine(),
                     "cpus": os.cpu_count(), "python": platform.python_version()},
@@ -62,37 +64,94 @@ def provenance(spec: RunSpec, learners: list[str], jobs: int, seconds: float) ->
     }
 
 
-def table_rows(results: list[Result]) -> list[dict[str, Any]]:
-    """One row per learner and split: n, every metric, speed and memory."""
+def paired_tests(results: list[Result], baseline: str) -> dict[str, Any]:
+    """Every other learner minus ``baseline``, for each split and metric of :data:`METRICS`:
+    the difference, its 95% interval, p-value and whether the interval excludes 0."""
+    base = next(result for result in results if result.learner == baseline)
+    tests = []
+    for result in results:
+        if result is base:
+            continue
+        for split, test in result.paired_test(base).items():
+            tests += [{"learner": result.learner, "split": split, "metric": metric,
+                       "difference": float(test.difference[i]),
+                       "ci": [float(test.low[i]), float(test.high[i])],
+                       "p_value": float(test.p_value[i]),
+                       "significant": bool(test.significant[i])}
+                      for i, metric in enumerate(METRICS)]
+    return {"baseline": baseline, "metric_tests": tests}
+
+
+def table_rows(results: list[Result], paired: dict[str, Any] | None = None,
+               test_metric: str = "hr@10") -> list[dict[str, Any]]:
+    """One row per learner and split: n, every metric, speed and memory, then coverage, each
+    metric's 95% interval and the paired test of ``test_metric`` against the baseline (cells
+    left empty where there is none)."""
+    tests = {(test["learner"], test["split"]): test
+             for test in (paired["metric_tests"] if paired else []) if test["metric"] == test_metric}
     rows = []
     for result in results:
         summary = result.to_dict()
         for split, metrics in summary["metrics"].items():
+            ci = metrics.get("ci", {})
+            test = tests.get((result.learner, split))
+            test_cells = (dict(zip(TEST_COLUMNS, (test_metric, test["difference"], *test["ci"],
+                                                  test["p_value"], test["significant"])))
+                          if test else dict.fromkeys(TEST_COLUMNS, ""))
             rows.append({"learner": result.learner, "protocol": result.protocol,
-                         "availability": result.availability, "split": split, **metrics,
+                         "availability": result.availability, "split": split, "n": metrics["n"],
+                         **{name: metrics[name] for name in METRICS},
                          "events_per_second": summary["events_per_second"],
-                         "seconds": summary["seconds"], "peak_rss_mb": summary["peak_rss_mb"]})
+                         "seconds": summary["seconds"], "peak_rss_mb": summary["peak_rss_mb"],
+                         "coverage": metrics["coverage"],
+                         **{f"{name}_{side}": ci[name][i] if ci else ""
+                            for name in EVENT_METRICS for i, side in enumerate(("low", "high"))},
+                         **test_cells})
     return rows
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
-    """The rows as a markdown table (metrics to 4 decimals)."""
-    columns = ["learner", "split", "n", *METRICS, "events_per_second"]
-    header = ["learner", "split", "n", *METRICS, "events/s"]
+def markdown(rows: list[dict[str, Any]], baseline: str | None = None,
+             test_metric: str = "hr@10") -> str:
+    """The rows as a markdown table: each metric to 4 decimals with ± half its 95% interval,
+    and, given a baseline, the difference in ``test_metric`` from it, * where significant."""
+    versus = f"Δ{test_metric} vs {baseline}"
+    header = ["learner", "split", "n", *EVENT_METRICS, *([versus] if baseline else []),
+              "events/s"]
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|"]
     for row in rows:
-        cells = [f"{row[c]:.4f}" if c in METRICS else
-                 f"{row[c]:,.0f}" if c == "events_per_second" else
-                 f"{row[c]:,}" if c == "n" else str(row[c]) for c in columns]
+        cells = [row["learner"], row["split"], f"{row['n']:,}"]
+        for name in EVENT_METRICS:
+            low, high = row[f"{name}_low"], row[f"{name}_high"]
+            cells.append(f"{row[name]:.4f}" + (f" ±{(high - low) / 2:.4f}" if low != "" else ""))
+        if baseline:
+            cells.append("" if row["difference"] == "" else
+                         f"{row['difference']:+.4f}" + ("*" if row["significant"] else ""))
+        cells.append(f"{row['events_per_second']:,.0f}")
         lines.append("| " + " | ".join(cells) + " |")
+    if rows and rows[0]["hr@1_low"] != "":
+        lines.append("\n± half the width of the 95% interval, a bootstrap over users "
+                     "(bounds in results.csv and results.json).")
+    if baseline:
+        lines.append(f"{versus}: the learner's {test_metric} minus {baseline}'s on the same "
+                     "events; * its 95% paired bootstrap interval excludes 0 (p-values in "
+                     "results.csv and results.json).")
     return "\n".join(lines) + "\n"
 
 
 def compare(spec: RunSpec, learners: list[str] | None = None, *, jobs: int = 1,
-            out: str | Path = "livereplay-results", quiet: bool = False) -> list[Result]:
+            out: str | Path = "livereplay-results", quiet: bool = False,
+            baseline: str | None = "repeat", test_metric: str = "hr@10",
+            engine: str = "local", address: str | None = None) -> list[Result]:
     """Run ``spec`` for every learner of ``learners`` (default: every built-in one) and write
-    the outputs into ``out``."""
+    the outputs into ``out``. Each other learner is tested against ``baseline`` (None: no
+    tests; a baseline not among the learners: none either, said on stderr unless ``quiet``);
+    ``test_metric`` is the test shown in the table and the CSV (the JSON holds every metric).
+
+    Runs go through :func:`livereplay.executors.execute` on ``engine`` (``local``: ``jobs``
+    processes; ``ray``: tasks on the Ray cluster at ``address``, or a local one). Every
+    finished run is kept in ``out/runs``, so a comparison run again into the same folder,
+    after an interruption or with more learners, reuses the runs that are complete."""
     from livereplay.learners.registry import BUILTIN
 
     learners = list(BUILTIN) if learners is None else [name for name in learners if name]
@@ -100,31 +159,41 @@ def compare(spec: RunSpec, learners: list[str] | None = None, *, jobs: int = 1,
         raise ReplayError("--learners names no learner")
     if jobs < 1:
         raise ReplayError(f"--jobs must be at least 1, got {jobs}")
+    if spec.bootstrap < 0:
+        raise ReplayError(f"--bootstrap must be 0 or more, got {spec.bootstrap}")
+    if test_metric not in METRICS:
+        raise ReplayError(f"--test-metric {test_metric!r}: expected one of {', '.join(METRICS)}")
+    if baseline is not None and baseline not in learners:
+        if not quiet:
+            print(f"livereplay: no paired tests: the baseline {baseline!r} is not among the "
+                  "learners (--baseline NAME)", file=sys.stderr)
+        baseline = None
+    if not spec.bootstrap:
+        baseline = None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    load_data(spec)  # parse once and fill the cache before the learners start
-    specs = [spec.with_learner(name) for name in learners]
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(_run_quietly, specs))
-    else:
-        results = [run(one, progress=False if quiet else None) for one in specs]
+    from .executors import execute
 
-    rows = table_rows(results)
-    (out / "results.md").write_text(markdown(rows))
+    results = execute([spec.with_learner(name) for name in learners], engine=engine, jobs=jobs,
+                      address=address, store=out / "runs", progress=False if quiet else None)
+
+    paired = paired_tests(results, baseline) if baseline else None
+    rows = table_rows(results, paired, test_metric)
+    table = markdown(rows, baseline, test_metric)
+    (out / "results.md").write_text(table)
     with open(out / "results.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     (out / "results.json").write_text(json.dumps(
-        {"provenance": provenance(spec, learners, jobs, time.perf_counter() - began),
-         "results": [r.to_dict() for r in results]}, indent=2) + "\n")
+        {"provenance": provenance(spec, learners, jobs, time.perf_counter() - began, engine),
+         "results": [r.to_dict() for r in results], "paired": paired}, indent=2) + "\n")
     from .plots import plot_all
 
     plots = plot_all(results, out)
     if not quiet:
-        print(markdown(rows), end="")
+        print(table, end="")
         print(f"\nwrote {out}/results.md, results.csv, results.json, "
               + ", ".join(p.name for p in plots))
     return results

@@ -10,7 +10,7 @@ import pytest
 import livereplay
 
 PACKAGE = Path(livereplay.__file__).parent
-APPLICATION = {"cli", "runner", "compare"}  # the modules that wire engine, learners and sim
+APPLICATION = {"cli", "runner", "compare", "executors", "tune"}  # wire engine, learners, sim
 
 
 def module_imports(path: Path, package: str) -> set[str]:

@@ -1,0 +1,288 @@
+"""Running many :class:`~livereplay.runner.RunSpec` at once: in this process, in local
+processes, or as tasks on a Ray cluster, optionally resumable from a folder of finished runs.
+
+:func:`execute` is what sweeps call (``compare``, ``tune``). Every engine parses each
+distinct log once, in the calling process, with its availability and span indexes built, and
+hands it to the runs: once to each local worker process (inherited by fork on Linux), through
+the object store to Ray tasks (the workers read its arrays in place, without copying). Only the spec travels to a run, so
+TensorFlow learners are built where they run. A run is a pure function of its spec and the
+log's bytes, so every engine returns the same ranks.
+
+With ``store``, each finished run is written at once, atomically, to ``store/KEY.npz``,
+where KEY is :func:`spec_key` (a hash of the spec with the log named by its content); a
+later sweep over the same folder loads those runs instead of running them again.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import platform
+import sys
+import tempfile
+import zipfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .cache import file_digest
+from .data import Log
+from .errors import ReplayError
+from .results import Result
+from .runner import RunSpec, load_data, run
+
+ENGINES = ("local", "ray")
+RAY_MISSING = "--engine ray needs Ray: pip install 'livereplay[ray]'"
+#: RunSpec fields that say how a log is loaded, not what it holds: they do not change a result.
+LOADING_ONLY = ("cache", "cache_dir")
+STORE_FORMAT = 1
+_META = "__meta__"
+
+LogKey = tuple[str, bool]
+
+
+def _digest(path: Path) -> str:
+    try:
+        return file_digest(path)
+    except OSError as error:
+        raise ReplayError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def spec_record(spec: RunSpec, digest: str | None = None) -> dict[str, Any]:
+    """The spec as plain data that defines its result: every field but :data:`LOADING_ONLY`,
+    the log named by the BLAKE2b ``digest`` of its bytes (computed when not given) instead
+    of its path, so that the same run on a moved or copied file has the same record."""
+    record = {name: value for name, value in dataclasses.asdict(spec).items()
+              if name not in LOADING_ONLY}
+    record["data"] = {"blake2b": digest or _digest(spec.data_path)}
+    return json.loads(json.dumps(record, sort_keys=True, default=str))
+
+
+def spec_key(record: dict[str, Any]) -> str:
+    """A stable hash (hex) of a :func:`spec_record`: the name of the run in a store."""
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _encode(value: Any) -> Any:
+    """JSON-ready data from a Result field, tuples tagged so that they come back as tuples."""
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {key: _encode(v) for key, v in value.items()}
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if value.keys() == {"__tuple__"}:
+            return tuple(_decode(v) for v in value["__tuple__"])
+        return {key: _decode(v) for key, v in value.items()}
+    return value
+
+
+class RunStore:
+    """A folder of finished runs, one ``KEY.npz`` per run: the array fields of its
+    :class:`Result` as arrays, every other field as JSON in the member ``__meta__`` beside the
+    run's :func:`spec_record`. Fields are read from ``dataclasses.fields(Result)``, so fields
+    added to Result later are stored too."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.npz"
+
+    def save(self, key: str, record: dict[str, Any], result: Result) -> None:
+        """Write the run atomically: a temporary file in the same folder, then a rename, so
+        a run killed mid-write leaves either no file or a whole one."""
+        arrays, others = {}, {}
+        for item in dataclasses.fields(Result):
+            value = getattr(result, item.name)
+            if isinstance(value, np.ndarray):
+                arrays[item.name] = value
+            else:
+                others[item.name] = _encode(value)
+        meta = json.dumps({"format": STORE_FORMAT, "key": key, "spec": record, "fields": others})
+        fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **{_META: np.array(meta)}, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, self.path(key))
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def load(self, key: str) -> Result | None:
+        """The stored run, or None when there is none or it cannot be read (said in one line
+        on stderr: it will be run again)."""
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                meta = json.loads(str(stored[_META]))
+                if meta.get("format") != STORE_FORMAT or meta.get("key") != key:
+                    raise ValueError(f"not a stored run of format {STORE_FORMAT} named {key}")
+                values = {name: _decode(value) for name, value in meta["fields"].items()}
+                values.update({name: stored[name] for name in stored.files if name != _META})
+            return Result(**{item.name: values[item.name] for item in dataclasses.fields(Result)
+                             if item.init and item.name in values})
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+            message = " ".join(str(error).split()) or type(error).__name__
+            print(f"livereplay: unreadable stored run {path} ({message}); running it again",
+                  file=sys.stderr)
+            return None
+
+
+def _log_key(spec: RunSpec) -> LogKey:
+    return str(spec.data_path.resolve()), spec.skip_bad_rows
+
+
+def _evaluate(spec: RunSpec, log: Log, engine: str, progress: bool | None = False) -> Result:
+    """One run where it is executed; the result records the engine and the machine."""
+    result = run(spec, log=log, progress=progress)
+    result.intervals  # the bootstrap runs with the run; its cached value travels back
+    result.extra.update({"engine": engine, "machine": platform.node()})
+    return result
+
+
+_POOL_LOGS: dict[LogKey, Log] = {}
+
+
+def _pool_start(logs: dict[LogKey, Log]) -> None:
+    _POOL_LOGS.update(logs)
+
+
+def _pool_evaluate(spec: RunSpec) -> Result:
+    return _evaluate(spec, _POOL_LOGS[_log_key(spec)], "local")
+
+
+def _run_local(pending: dict[str, RunSpec], logs: dict[LogKey, Log], jobs: int,
+               progress: bool | None) -> Iterator[tuple[str, Result]]:
+    """In this process (``jobs`` 1, each run with its own step bar) or in ``jobs`` processes
+    that receive the logs once each; yields (key, result) as runs finish."""
+    if jobs == 1 or len(pending) == 1:
+        for key, spec in pending.items():
+            yield key, _evaluate(spec, logs[_log_key(spec)], "local", progress)
+        return
+    with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), initializer=_pool_start,
+                             initargs=(logs,)) as pool:
+        futures = {pool.submit(_pool_evaluate, spec): key for key, spec in pending.items()}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+
+
+def connect_ray(address: str | None = None, cpus: int = 1) -> Any:
+    """The ``ray`` module, connected: as it is when already initialised; to ``address`` (or
+    ``$RAY_ADDRESS``) when given; else to a new local instance with ``cpus`` CPUs, which
+    stays up until this process exits so that later sweeps reuse it."""
+    try:
+        import ray
+    except ImportError:
+        raise ReplayError(RAY_MISSING) from None
+    if not ray.is_initialized():
+        address = address or os.environ.get("RAY_ADDRESS")
+        if address:
+            ray.init(address=address, logging_level=logging.WARNING)
+        else:
+            ray.init(num_cpus=cpus, include_dashboard=False, logging_level=logging.WARNING)
+    return ray
+
+
+def _run_ray(ray: Any, pending: dict[str, RunSpec], logs: dict[LogKey, Log],
+             retries: int) -> Iterator[tuple[str, Result]]:
+    """One Ray task per run, each log put once in the object store and passed by reference;
+    a task whose worker is lost is retried ``retries`` times, an error it raises is not."""
+    log_refs = {key: ray.put(log) for key, log in logs.items()}
+    task = ray.remote(_evaluate).options(num_cpus=1, max_retries=retries,
+                                         retry_exceptions=False)
+    refs = {task.remote(spec, log_refs[_log_key(spec)], "ray"): key
+            for key, spec in pending.items()}
+    waiting = list(refs)
+    try:
+        while waiting:
+            done, waiting = ray.wait(waiting, num_returns=1)
+            try:
+                result = ray.get(done[0])
+            except ray.exceptions.RayTaskError as error:
+                if isinstance(error.cause, ReplayError):
+                    raise error.cause from None
+                raise
+            yield refs[done[0]], result
+    finally:
+        for ref in waiting:
+            ray.cancel(ref)
+
+
+def execute(specs: Sequence[RunSpec], *, engine: str = "local", jobs: int = 1,
+            address: str | None = None, store: str | Path | None = None,
+            progress: bool | None = None, retries: int = 3) -> list[Result]:
+    """Run every spec and return the results in the order of ``specs``.
+
+    engine   -- ``local``: in this process (``jobs`` 1) or in ``jobs`` processes; ``ray``: one
+                Ray task per run (:func:`connect_ray`: ``address``, ``$RAY_ADDRESS``, or a
+                local instance with ``jobs`` CPUs)
+    store    -- a folder of finished runs (:class:`RunStore`): runs found there are loaded,
+                the others saved as each finishes, so an interrupted sweep resumes
+    progress -- one bar for the sweep (runs done / total, ETA): True, False, or None (only
+                on a terminal)
+    retries  -- Ray only: how often a run whose worker was lost is retried
+
+    Equal specs run once. Each result's ``extra`` records the ``engine`` and ``machine`` it
+    ran on; its ``seconds`` and ``peak_rss_mb`` are those of the run.
+    """
+    if engine not in ENGINES:
+        raise ReplayError(f"--engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    if jobs < 1:
+        raise ReplayError(f"--jobs must be at least 1, got {jobs}")
+    digests = {path: _digest(path) for path in {spec.data_path for spec in specs}}
+    records = [spec_record(spec, digests[spec.data_path]) for spec in specs]
+    keys = [spec_key(record) for record in records]
+    runs = RunStore(store) if store is not None else None
+    results: dict[str, Result] = {}
+    for key in dict.fromkeys(keys):
+        stored = runs.load(key) if runs else None
+        if stored is not None:
+            results[key] = stored
+    pending = {key: spec for key, spec in zip(keys, specs) if key not in results}
+    if results and progress is not False:
+        print(f"livereplay: reusing {len(results)} finished run(s) from {store} (delete it to "
+              "run them again)", file=sys.stderr)
+    if not pending:
+        return [results[key] for key in keys]
+    ray = connect_ray(address, jobs) if engine == "ray" else None
+    logs: dict[LogKey, Log] = {}
+    for spec in pending.values():
+        if _log_key(spec) not in logs:
+            log = logs[_log_key(spec)] = load_data(spec)
+            log.availability, log.spans  # built once here, not in every run
+    record_of = dict(zip(keys, records))
+    with tqdm(total=len(record_of), initial=len(results), desc="runs", unit="run",
+              disable=None if progress is None else not progress, smoothing=0) as bar:
+        finished = (_run_ray(ray, pending, logs, retries) if ray
+                    else _run_local(pending, logs, jobs, progress))
+        with closing(finished):
+            for key, result in finished:
+                if runs:
+                    runs.save(key, record_of[key], result)
+                results[key] = result
+                bar.update()
+    return [results[key] for key in keys]
