@@ -28,7 +28,8 @@ class RunSpec:
     learner        -- a learner name (``livereplay learners``), an entry point or ``module:Class``
     data           -- the log file (default: the embedded Twitch sample)
     protocol       -- ``starts``, ``next`` or ``holdout`` (``docs/design.md`` § Protocols)
-    availability   -- candidates of ``starts``: ``log`` (default) or ``others``
+    availability   -- candidates: ``log`` (default), ``others`` (starts) or ``span`` (starts,
+                      next); ``docs/design.md`` § Availability
     split          -- split of ``holdout``: ``test`` (default) or ``validation``
     window         -- evaluated steps ``(a, b)`` or ``"A:B"``; ``days`` -- days ``(d1, d2)``
                       inclusive or ``"D1-D2"``; neither: the whole log

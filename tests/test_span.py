@@ -123,6 +123,23 @@ def test_next_says_which_candidates_it_ranked(sample_log):
     assert np.isinf(span.ranks).sum() > np.isinf(default.ranks).sum()
 
 
+@settings(max_examples=80, deadline=None)
+@given(log=small_logs())
+def test_span_adds_to_log_only_channels_in_a_gap_between_other_viewers(log):
+    """``span`` is within ``log`` (A_t) except for a channel that nobody watches at t while one
+    of its broadcasts is seen on before and after t by other users: a leak-free definition
+    cannot be within A_t, which counts the evaluated user's own row."""
+    rows = log.frame().assign(stream=log.stream)
+    for t in range(log.n_steps):
+        live = set(rows[(rows.start <= t) & (rows.stop > t)].streamer)
+        for user, found in candidates_of(log.spans, t, range(log.n_users)).items():
+            for streamer in found - live:
+                mine = rows[(rows.streamer == streamer) & (rows.user != user)]
+                before = set(mine[mine.start <= t].stream)
+                after = set(mine[mine.stop > t + 1].stream) | set(mine[mine.start > t].stream)
+                assert before & after, (t, user, streamer)
+
+
 @settings(max_examples=60, deadline=None)
 @given(log=small_logs())
 def test_from_the_rows_begun_by_t_span_is_others(log):
