@@ -17,7 +17,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .errors import ReplayError
+from .errors import Interrupted, ReplayError
 
 if TYPE_CHECKING:
     from .runner import RunSpec
@@ -146,7 +146,17 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .runner import run
 
-    result = run(run_spec(args), progress=False if args.quiet else None)
+    spec, checkpoint = run_spec(args), None
+    if args.checkpoint:
+        from .checkpoint import Checkpointer
+        from .executors import spec_key, spec_record
+
+        checkpoint = Checkpointer(args.checkpoint, identity=spec_key(spec_record(spec)),
+                                  every_steps=args.checkpoint_every,
+                                  every_minutes=args.checkpoint_minutes, resume=args.resume)
+    elif args.resume:
+        raise ReplayError("--resume needs --checkpoint DIR (where the checkpoints are)")
+    result = run(spec, progress=False if args.quiet else None, checkpoint=checkpoint)
     if args.json:
         result.write_json(args.json)
     if not args.quiet:
@@ -170,7 +180,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         name.strip() for name in args.learners.split(",")]
     compare(run_spec(args), learners, jobs=args.jobs, out=args.out, quiet=args.quiet,
             baseline=None if args.baseline == "none" else args.baseline,
-            test_metric=args.test_metric, engine=args.engine, address=args.address)
+            test_metric=args.test_metric, engine=args.engine, address=args.address,
+            checkpoint_every=args.checkpoint_every, checkpoint_minutes=args.checkpoint_minutes)
     return 0
 
 
@@ -184,6 +195,15 @@ def cmd_tune(args: argparse.Namespace) -> int:
          seeds=parse_seeds(args.seeds), engine=args.engine, jobs=args.jobs,
          address=args.address, out=args.out, quiet=args.quiet, grid_points=args.grid_points)
     return 0
+
+
+def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """How often a replay writes a checkpoint."""
+    parser.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                        help="checkpoint every N steps (default: by time only)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=10.0, metavar="M",
+                        help="checkpoint when M minutes have passed since the last one "
+                             "(default: 10)")
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser, out: str) -> None:
@@ -243,6 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: repeat)")
     add_replay_arguments(run)
     run.add_argument("--json", metavar="OUT", help="write the JSON result here")
+    run.add_argument("--checkpoint", metavar="DIR",
+                     help="write checkpoints of the replay into DIR (every --checkpoint-every "
+                          "steps or --checkpoint-minutes minutes, and on Ctrl-C or SIGTERM)")
+    run.add_argument("--resume", action="store_true",
+                     help="go on from the last complete checkpoint in --checkpoint DIR (same "
+                          "results as a run never interrupted)")
+    add_checkpoint_arguments(run)
     run.add_argument("--quiet", action="store_true", help="print nothing, no progress bar")
     run.set_defaults(handler=cmd_run)
 
@@ -254,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="comma-separated learner names (default: every built-in one)")
     add_replay_arguments(compare)
     add_sweep_arguments(compare, "livereplay-results")
+    add_checkpoint_arguments(compare)
     compare.add_argument("--baseline", default="repeat", metavar="NAME",
                          help="test every other learner against this one, paired on the same "
                               "events (default: repeat; none: no tests)")
@@ -312,6 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except ReplayError as error:
+        if isinstance(error, Interrupted):  # stopped by a signal, its checkpoint written
+            print(f"livereplay: {error}", file=sys.stderr)
+            return 130
         print(f"livereplay: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

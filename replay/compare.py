@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .cache import file_digest
+from .checkpoint import CheckpointPolicy
 from .errors import ReplayError
 from .metrics import EVENT_METRICS, METRICS
 from .results import Result
@@ -142,7 +143,9 @@ def markdown(rows: list[dict[str, Any]], baseline: str | None = None,
 def compare(spec: RunSpec, learners: list[str] | None = None, *, jobs: int = 1,
             out: str | Path = "livereplay-results", quiet: bool = False,
             baseline: str | None = "repeat", test_metric: str = "hr@10",
-            engine: str = "local", address: str | None = None) -> list[Result]:
+            engine: str = "local", address: str | None = None,
+            checkpoint_every: int | None = None,
+            checkpoint_minutes: float | None = 10.0) -> list[Result]:
     """Run ``spec`` for every learner of ``learners`` (default: every built-in one) and write
     the outputs into ``out``. Each other learner is tested against ``baseline`` (None: no
     tests; a baseline not among the learners: none either, said on stderr unless ``quiet``);
@@ -151,7 +154,9 @@ def compare(spec: RunSpec, learners: list[str] | None = None, *, jobs: int = 1,
     Runs go through :func:`livereplay.executors.execute` on ``engine`` (``local``: ``jobs``
     processes; ``ray``: tasks on the Ray cluster at ``address``, or a local one). Every
     finished run is kept in ``out/runs``, so a comparison run again into the same folder,
-    after an interruption or with more learners, reuses the runs that are complete."""
+    after an interruption or with more learners, reuses the runs that are complete; the
+    others checkpoint into ``out/checkpoints`` (every ``checkpoint_every`` steps or
+    ``checkpoint_minutes`` minutes, and on SIGINT/SIGTERM) and resume from there."""
     from livereplay.learners.registry import BUILTIN
 
     learners = list(BUILTIN) if learners is None else [name for name in learners if name]
@@ -176,7 +181,9 @@ def compare(spec: RunSpec, learners: list[str] | None = None, *, jobs: int = 1,
     from .executors import execute
 
     results = execute([spec.with_learner(name) for name in learners], engine=engine, jobs=jobs,
-                      address=address, store=out / "runs", progress=False if quiet else None)
+                      address=address, store=out / "runs", progress=False if quiet else None,
+                      checkpoints=CheckpointPolicy(out / "checkpoints", checkpoint_every,
+                                                   checkpoint_minutes))
 
     paired = paired_tests(results, baseline) if baseline else None
     rows = table_rows(results, paired, test_metric)

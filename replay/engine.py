@@ -24,17 +24,20 @@ from __future__ import annotations
 
 import resource
 import time
+from contextlib import nullcontext
+from typing import Iterable
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from .availability import Availability
+from .checkpoint import Checkpointer, Interrupted
 from .contract import History, Learner
 from .data import Log
 from .errors import ReplayError
 from .holdout import Holdout
 from .protocols import (AVAILABILITIES, NEXT_AVAILABILITIES, Ending, Moment, Next, Outcome,
-                        Protocol, Starts)
+                        Plan, Protocol, Starts)
 from .ranking import SCORE_BUDGET
 from .results import Result
 from .reveal import Revealer
@@ -90,6 +93,10 @@ class Timeline:
         going_on = self.watching[self.log.stop[self.watching] > self.t + 1]
         return np.concatenate([going_on, self._starting_at(self.t + 1)])
 
+    def __getstate__(self) -> dict:
+        """For checkpoints: everything but the log, which the resumed replay gives back."""
+        return {**self.__dict__, "log": None}
+
     def reveal(self) -> None:
         """Show step t to the learner."""
         rows = self.starting
@@ -125,7 +132,8 @@ def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
            availability: str | None = None, split: str | None = None,
            window: tuple[int, int] | None = None, users: np.ndarray | None = None,
            index: Availability | None = None, progress: bool | None = False,
-           learner_name: str | None = None, score_budget: int = SCORE_BUDGET) -> Result:
+           learner_name: str | None = None, score_budget: int = SCORE_BUDGET,
+           checkpoint: Checkpointer | None = None) -> Result:
     """Replay ``log`` to ``learner`` and evaluate ``protocol`` over ``window`` = [a, b).
 
     protocol -- a name (with ``availability`` for starts, ``split`` for holdout; see
@@ -134,6 +142,10 @@ def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
              learner still sees every row.
     index -- a prebuilt availability index for ``log`` (built here if omitted).
     progress -- a progress bar: True, False, or None (only on a terminal).
+    checkpoint -- writes checkpoints as it says, resumes from its last one if it was made
+                  with ``resume=True``, and stops with a checkpoint on SIGINT or SIGTERM
+                  (:class:`livereplay.checkpoint.Interrupted`); the resumed replay gives
+                  the same bytes as one never interrupted.
     """
     evaluator = protocol if isinstance(protocol, Protocol) else make_protocol(
         protocol, availability=availability, split=split)
@@ -142,25 +154,19 @@ def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
     evaluated = users if users is not None else np.ones(log.n_users, dtype=bool)
 
     began = time.perf_counter()
-    timeline = Timeline(plan.log, learner)
-    outcomes: list[Outcome | None] = []
-    for t in tqdm(range(plan.until), disable=None if progress is None else not progress,
-                  desc=f"{learner_name or type(learner).__name__} {evaluator.name}",
-                  unit="step", mininterval=0.5, leave=False):
-        timeline.advance()
-        moment = None
-        if t >= plan.a:
-            starting, watching_next = timeline.starting, timeline.watching_next()
-            rows_of = plan.log.user
-            moment = Moment(t=t, log=plan.log, index=index, history=timeline.history,
-                            learner=learner, watching=timeline.watching,
-                            starting=starting[evaluated[rows_of[starting]]],
-                            watching_next=watching_next[evaluated[rows_of[watching_next]]],
-                            score_budget=score_budget)
-            outcomes.append(evaluator.before_reveal(moment))
-        timeline.reveal()
-        if moment is not None:
-            outcomes.append(evaluator.after_reveal(moment))
+    saved = checkpoint.load() if checkpoint is not None and checkpoint.resume else None
+    if saved is None:
+        timeline, outcomes, earlier = Timeline(plan.log, learner), [], 0.0
+    else:  # the learner goes on from its checkpointed state, not from the one given
+        timeline, outcomes, earlier = saved["timeline"], saved["outcomes"], saved["seconds"]
+        timeline.log, learner = plan.log, saved["timeline"].learner
+    with checkpoint.on_signals() if checkpoint is not None else nullcontext():
+        _run_steps(timeline, plan, evaluator, index, evaluated, outcomes, score_budget,
+                   checkpoint, earlier - began,
+                   tqdm(range(timeline.t + 1, plan.until), initial=timeline.t + 1,
+                        total=plan.until, disable=None if progress is None else not progress,
+                        desc=f"{learner_name or type(learner).__name__} {evaluator.name}",
+                        unit="step", mininterval=0.5, leave=False))
     outcomes.append(evaluator.after_replay(Ending(log=log, index=index, learner=learner,
                                                   evaluated=evaluated,
                                                   score_budget=score_budget)))
@@ -176,5 +182,34 @@ def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
         splits=evaluator.splits, ranks=outcome.ranks, users=outcome.users,
         steps=outcome.steps, kind=outcome.kind,
         objective=evaluator.objective(outcome, int(evaluated.sum()), plan),
-        seconds=time.perf_counter() - began, peak_rss_mb=peak_rss_mb(),
+        seconds=earlier + time.perf_counter() - began, peak_rss_mb=peak_rss_mb(),
         extra={"split": evaluator.split} if isinstance(evaluator, Holdout) else {})
+
+
+def _run_steps(timeline: Timeline, plan: Plan, evaluator: Protocol, index: Availability,
+               evaluated: np.ndarray, outcomes: list[Outcome | None], score_budget: int,
+               checkpoint: Checkpointer | None, clock_offset: float, steps: Iterable[int]) -> None:
+    """The loop of :func:`replay` over ``steps``: rank, reveal, rank, and checkpoint when
+    due (``clock_offset + perf_counter()`` is the replay's seconds so far)."""
+    learner = timeline.learner
+    for t in steps:
+        timeline.advance()
+        moment = None
+        if t >= plan.a:
+            starting, watching_next = timeline.starting, timeline.watching_next()
+            rows_of = plan.log.user
+            moment = Moment(t=t, log=plan.log, index=index, history=timeline.history,
+                            learner=learner, watching=timeline.watching,
+                            starting=starting[evaluated[rows_of[starting]]],
+                            watching_next=watching_next[evaluated[rows_of[watching_next]]],
+                            score_budget=score_budget)
+            outcomes.append(evaluator.before_reveal(moment))
+        timeline.reveal()
+        if moment is not None:
+            outcomes.append(evaluator.after_reveal(moment))
+        if checkpoint is not None and checkpoint.due(t):
+            checkpoint.save(t, {"timeline": timeline, "outcomes": outcomes,
+                                "seconds": clock_offset + time.perf_counter()})
+            if checkpoint.stop_requested:
+                raise Interrupted(f"stopped after step {t}; its checkpoint is in "
+                                  f"{checkpoint.folder} (resume to go on)")

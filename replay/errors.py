@@ -9,5 +9,9 @@ class LogFormatError(ReplayError):
     """A log file or log columns that cannot be read as `user, stream, streamer, start, stop`."""
 
 
+class Interrupted(ReplayError):
+    """A replay stopped by SIGINT or SIGTERM after writing a checkpoint (exit status 130)."""
+
+
 class LearnerError(ReplayError):
     """A learner could not be found, built, or returned unusable scores."""

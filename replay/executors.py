@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -32,6 +33,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .cache import file_digest
+from .checkpoint import CheckpointPolicy, Checkpointer
 from .data import Log
 from .errors import ReplayError
 from .results import Result
@@ -152,9 +154,13 @@ def _log_key(spec: RunSpec) -> LogKey:
     return str(spec.data_path.resolve()), spec.skip_bad_rows
 
 
-def _evaluate(spec: RunSpec, log: Log, engine: str, progress: bool | None = False) -> Result:
-    """One run where it is executed; the result records the engine and the machine."""
-    result = run(spec, log=log, progress=progress)
+def _evaluate(spec: RunSpec, log: Log, engine: str, checkpoint: Checkpointer | None,
+              progress: bool | None = False) -> Result:
+    """One run where it is executed; the result records the engine and the machine. Its
+    checkpoints, once it has finished, are removed (the store keeps the result)."""
+    result = run(spec, log=log, progress=progress, checkpoint=checkpoint)
+    if checkpoint is not None:
+        shutil.rmtree(checkpoint.folder, ignore_errors=True)
     result.intervals  # the bootstrap runs with the run; its cached value travels back
     result.extra.update({"engine": engine, "machine": platform.node()})
     return result
@@ -167,21 +173,25 @@ def _pool_start(logs: dict[LogKey, Log]) -> None:
     _POOL_LOGS.update(logs)
 
 
-def _pool_evaluate(spec: RunSpec) -> Result:
-    return _evaluate(spec, _POOL_LOGS[_log_key(spec)], "local")
+def _pool_evaluate(spec: RunSpec, checkpoint: Checkpointer | None) -> Result:
+    return _evaluate(spec, _POOL_LOGS[_log_key(spec)], "local", checkpoint)
 
 
 def _run_local(pending: dict[str, RunSpec], logs: dict[LogKey, Log], jobs: int,
-               progress: bool | None) -> Iterator[tuple[str, Result]]:
+               progress: bool | None,
+               checkpoints: CheckpointPolicy | None) -> Iterator[tuple[str, Result]]:
     """In this process (``jobs`` 1, each run with its own step bar) or in ``jobs`` processes
     that receive the logs once each; yields (key, result) as runs finish."""
     if jobs == 1 or len(pending) == 1:
         for key, spec in pending.items():
-            yield key, _evaluate(spec, logs[_log_key(spec)], "local", progress)
+            yield key, _evaluate(spec, logs[_log_key(spec)], "local",
+                                 checkpoints.for_run(key) if checkpoints else None, progress)
         return
     with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), initializer=_pool_start,
                              initargs=(logs,)) as pool:
-        futures = {pool.submit(_pool_evaluate, spec): key for key, spec in pending.items()}
+        futures = {pool.submit(_pool_evaluate, spec,
+                               checkpoints.for_run(key) if checkpoints else None): key
+                   for key, spec in pending.items()}
         try:
             for future in as_completed(futures):
                 yield futures[future], future.result()
@@ -207,14 +217,15 @@ def connect_ray(address: str | None = None, cpus: int = 1) -> Any:
     return ray
 
 
-def _run_ray(ray: Any, pending: dict[str, RunSpec], logs: dict[LogKey, Log],
-             retries: int) -> Iterator[tuple[str, Result]]:
+def _run_ray(ray: Any, pending: dict[str, RunSpec], logs: dict[LogKey, Log], retries: int,
+             checkpoints: CheckpointPolicy | None) -> Iterator[tuple[str, Result]]:
     """One Ray task per run, each log put once in the object store and passed by reference;
     a task whose worker is lost is retried ``retries`` times, an error it raises is not."""
     log_refs = {key: ray.put(log) for key, log in logs.items()}
     task = ray.remote(_evaluate).options(num_cpus=1, max_retries=retries,
                                          retry_exceptions=False)
-    refs = {task.remote(spec, log_refs[_log_key(spec)], "ray"): key
+    refs = {task.remote(spec, log_refs[_log_key(spec)], "ray",
+                        checkpoints.for_run(key) if checkpoints else None): key
             for key, spec in pending.items()}
     waiting = list(refs)
     try:
@@ -234,7 +245,8 @@ def _run_ray(ray: Any, pending: dict[str, RunSpec], logs: dict[LogKey, Log],
 
 def execute(specs: Sequence[RunSpec], *, engine: str = "local", jobs: int = 1,
             address: str | None = None, store: str | Path | None = None,
-            progress: bool | None = None, retries: int = 3) -> list[Result]:
+            progress: bool | None = None, retries: int = 3,
+            checkpoints: CheckpointPolicy | None = None) -> list[Result]:
     """Run every spec and return the results in the order of ``specs``.
 
     engine   -- ``local``: in this process (``jobs`` 1) or in ``jobs`` processes; ``ray``: one
@@ -245,6 +257,8 @@ def execute(specs: Sequence[RunSpec], *, engine: str = "local", jobs: int = 1,
     progress -- one bar for the sweep (runs done / total, ETA): True, False, or None (only
                 on a terminal)
     retries  -- Ray only: how often a run whose worker was lost is retried
+    checkpoints -- each unfinished run checkpoints into its own folder and, when the sweep
+                runs again, resumes from it (on Ray the folder must be shared by the nodes)
 
     Equal specs run once. Each result's ``extra`` records the ``engine`` and ``machine`` it
     ran on; its ``seconds`` and ``peak_rss_mb`` are those of the run.
@@ -277,8 +291,8 @@ def execute(specs: Sequence[RunSpec], *, engine: str = "local", jobs: int = 1,
     record_of = dict(zip(keys, records))
     with tqdm(total=len(record_of), initial=len(results), desc="runs", unit="run",
               disable=None if progress is None else not progress, smoothing=0) as bar:
-        finished = (_run_ray(ray, pending, logs, retries) if ray
-                    else _run_local(pending, logs, jobs, progress))
+        finished = (_run_ray(ray, pending, logs, retries, checkpoints) if ray
+                    else _run_local(pending, logs, jobs, progress, checkpoints))
         with closing(finished):
             for key, result in finished:
                 if runs:

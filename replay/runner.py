@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from .checkpoint import Checkpointer
 from .data import STEPS_PER_DAY, Log, default_data_path
 from .errors import ReplayError
 from .results import Result
@@ -111,9 +112,12 @@ def parse_window(window: tuple[int, int] | str | None, days: tuple[int, int] | s
     return a, b
 
 
-def run(spec: RunSpec, *, log: Log | None = None, progress: bool | None = None) -> Result:
+def run(spec: RunSpec, *, log: Log | None = None, progress: bool | None = None,
+        checkpoint: Checkpointer | None = None) -> Result:
     """Build the spec's learner and evaluate it as the spec says; the result records the
-    data, seed, sample and hyper-parameters. ``log``: the spec's log, already loaded."""
+    data, seed, sample and hyper-parameters. ``log``: the spec's log, already loaded;
+    ``checkpoint``: checkpoints of the replay, and where it resumes from
+    (:mod:`livereplay.checkpoint`)."""
     from livereplay.learners.registry import make_learner
 
     from .engine import replay, sample_users
@@ -125,7 +129,7 @@ def run(spec: RunSpec, *, log: Log | None = None, progress: bool | None = None) 
              if spec.users_sample is not None else None)
     result = replay(log, learner, protocol=spec.protocol, availability=spec.availability,
                     split=spec.split, window=window, users=users, progress=progress,
-                    learner_name=spec.learner)
+                    learner_name=spec.learner, checkpoint=checkpoint)
     result.extra.update({"data": log.source, "seed": spec.seed,
                          "users_sample": spec.users_sample, "params": dict(spec.params)})
     result.bootstrap = spec.bootstrap
