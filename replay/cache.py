@@ -4,6 +4,12 @@ The cache lives in a per-user folder (``$LIVEREPLAY_CACHE``, else ``$XDG_CACHE_H
 else ``~/.cache/livereplay``), keyed by a hash of the file's bytes and the parse options: a
 changed file is a different key, so a stale entry is never read.
 
+An entry is a folder with one ``.npy`` file per array, opened memory-mapped: a warm open
+maps the arrays without reading them, and processes that open the same log share its pages.
+It is written into a staging folder and renamed into place, so a reader sees a whole entry
+or none; ``manifest.json``, written last, lists every array's size, and an entry whose files
+do not match it (truncated, damaged) is reported in one line and parsed again.
+
 >>> from livereplay.data import default_data_path
 >>> log = load_log(default_data_path(), cache=False)
 >>> log.n_rows
@@ -27,7 +33,7 @@ import pyarrow.feather as feather
 from .availability import Availability, Spans
 from .data import Log, LoadReport, read_csv
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 NAMES = ("user", "stream", "streamer")
 
 
@@ -62,8 +68,9 @@ def load_log(path: str | Path, *, skip_bad_rows: bool = False, cache: bool = Tru
     if entry.is_dir():
         try:
             return _read_entry(entry, source=str(path))
-        except (OSError, ValueError, KeyError) as error:
+        except (OSError, ValueError, KeyError, TypeError) as error:
             warnings.warn(f"ignoring unreadable cache entry {entry}: {error}", stacklevel=2)
+            shutil.rmtree(entry, ignore_errors=True)
     log = read_csv(path, skip_bad_rows=skip_bad_rows)
     try:
         _write_entry(entry, log)
@@ -72,20 +79,31 @@ def load_log(path: str | Path, *, skip_bad_rows: bool = False, cache: bool = Tru
     return log
 
 
+def _arrays(log: Log) -> dict[str, np.ndarray]:
+    """Every array an entry holds: the log's columns and its indexes."""
+    index = log.availability
+    return {"user": log.user, "stream": log.stream, "streamer": log.streamer,
+            "start": log.start, "stop": log.stop, "offsets": index.offsets,
+            "streamers": index.streamers, "viewers": index.viewers,
+            **{f"spans_{f.name}": getattr(log.spans, f.name) for f in fields(Spans)}}
+
+
 def _write_entry(entry: Path, log: Log) -> None:
     entry.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".writing-"))
     try:
-        index = log.availability
-        np.savez(staging / "arrays.npz", user=log.user, stream=log.stream, streamer=log.streamer,
-                 start=log.start, stop=log.stop, offsets=index.offsets,
-                 streamers=index.streamers, viewers=index.viewers,
-                 **{f"spans_{f.name}": getattr(log.spans, f.name) for f in fields(Spans)})
+        sizes = {}
+        for name, array in _arrays(log).items():
+            np.save(staging / f"{name}.npy", np.ascontiguousarray(array))
+            sizes[name] = (staging / f"{name}.npy").stat().st_size
         for name in NAMES:
             feather.write_feather(pa.table({"name": getattr(log, f"{name}_names")}),
-                                  staging / f"{name}s.arrow")
+                                  staging / f"{name}s.arrow", compression="uncompressed")
+            sizes[f"{name}s.arrow"] = (staging / f"{name}s.arrow").stat().st_size
         (staging / "report.json").write_text(json.dumps(
             {"duplicates": log.report.duplicates, "skipped": log.report.skipped}))
+        (staging / "manifest.json").write_text(json.dumps({"format": CACHE_FORMAT,
+                                                           "bytes": sizes}))
         os.replace(staging, entry)
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
@@ -94,11 +112,16 @@ def _write_entry(entry: Path, log: Log) -> None:
 
 
 def _read_entry(entry: Path, *, source: str) -> Log:
-    with np.load(entry / "arrays.npz") as arrays:
-        a = {name: arrays[name] for name in arrays.files}
+    manifest = json.loads((entry / "manifest.json").read_text())
+    for name, size in manifest["bytes"].items():
+        path = entry / (name if name.endswith(".arrow") else f"{name}.npy")
+        if path.stat().st_size != size:
+            raise ValueError(f"{path.name} has {path.stat().st_size} bytes, expected {size}")
+    a = {name: np.load(entry / f"{name}.npy", mmap_mode="r")
+         for name in manifest["bytes"] if not name.endswith(".arrow")}
     report = json.loads((entry / "report.json").read_text())
-    names = {f"{name}_names": feather.read_table(entry / f"{name}s.arrow").column("name")
-             .combine_chunks() for name in NAMES}
+    names = {f"{name}_names": feather.read_table(entry / f"{name}s.arrow", memory_map=True)
+             .column("name").combine_chunks() for name in NAMES}
     log = Log(user=a["user"], stream=a["stream"], streamer=a["streamer"], start=a["start"],
               stop=a["stop"], **names, source=source, report=LoadReport(**report))
     log.__dict__["availability"] = Availability(a["offsets"], a["streamers"], a["viewers"])

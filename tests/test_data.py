@@ -1,4 +1,6 @@
 """Loading logs: layout, dense ids, validation with file/line/reason, duplicates, cache."""
+import subprocess
+import sys
 from dataclasses import fields
 
 import numpy as np
@@ -7,7 +9,7 @@ from hypothesis import given, settings
 
 from livereplay.availability import Spans
 from livereplay.cache import load_log
-from livereplay.data import Log, read_csv
+from livereplay.data import Log, default_data_path, read_csv
 from livereplay.errors import LogFormatError
 from tests.conftest import small_logs
 
@@ -108,6 +110,34 @@ def test_cached_log_is_identical_and_invalidated_when_the_file_changes(tmp_path,
     write(tmp_path, "1,1,a,0,2\n2,2,b,1,3\n3,3,c,2,4\n")
     assert load_log(path, cache_dir=cache).n_rows == 3
     assert len(list(cache.iterdir())) == 2
+
+
+def test_a_warm_open_maps_the_arrays_and_a_damaged_entry_is_parsed_again(tmp_path, sample_log):
+    cache = tmp_path / "cache"
+    load_log(default_data_path(), cache_dir=cache)
+    warm = load_log(default_data_path(), cache_dir=cache)
+    assert isinstance(warm.user, np.memmap) and isinstance(warm.availability.offsets, np.memmap)
+    entry, = cache.iterdir()
+    with open(entry / "stop.npy", "r+b") as f:  # truncated by a crash or a full disk
+        f.truncate(1000)
+    with pytest.warns(UserWarning, match=r"ignoring unreadable cache entry .*stop.npy has 1000 "
+                                         r"bytes, expected"):
+        again = load_log(default_data_path(), cache_dir=cache)
+    np.testing.assert_array_equal(again.stop, sample_log.stop)
+    rewritten = load_log(default_data_path(), cache_dir=cache)  # the entry was written anew
+    np.testing.assert_array_equal(rewritten.stop, sample_log.stop)
+
+
+def test_two_processes_parsing_the_same_new_file_both_succeed_with_one_entry(tmp_path):
+    path = write(tmp_path, "".join(f"{u},{u},s{u % 7},{u},{u + 3}\n" for u in range(2000)))
+    script = ("import sys; from livereplay.cache import load_log; "
+              "print(load_log(sys.argv[1], cache_dir=sys.argv[2]).n_rows)")
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(path), str(tmp_path / "cache")],
+                             stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    assert [run.communicate()[0].strip() for run in runs] == ["2000", "2000"]
+    assert all(run.returncode == 0 for run in runs)
+    entries = [p for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")]
+    assert len(entries) == 1 and not list((tmp_path / "cache").glob(".writing-*"))
 
 
 @settings(max_examples=40, deadline=None)
