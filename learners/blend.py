@@ -11,7 +11,7 @@ before the step, so that training sees exactly what scoring saw.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -25,23 +25,39 @@ CHANNEL_FEATURES = ("rows", "viewers")
 LIVE_AGE_FEATURES = ("live", "live_steps")
 
 
+class LiveFeatures(NamedTuple):
+    """The blend's live features of a block of users x candidates. The personal ones are
+    sparse: a pair the user never watched has them all 0, so only the watched pairs are
+    listed (``row``, ``col``, ``personal``, one column per :data:`PERSONAL_FEATURES`); the
+    channel ones are per candidate (``channel``, one column per :data:`CHANNEL_FEATURES`, then
+    :data:`LIVE_AGE_FEATURES` if asked); ``active`` says whether each user is watching
+    something now."""
+
+    row: np.ndarray
+    col: np.ndarray
+    personal: np.ndarray
+    channel: np.ndarray
+    active: np.ndarray
+
+
 def live_features(signals: LiveSignals, users: np.ndarray, candidates: np.ndarray, t: int,
-                  live_age: bool) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
-    """The blend's live features of every (user, candidate): the personal ones, (B, C), in
-    the order of :data:`PERSONAL_FEATURES`; the channel ones, (1, C), in the order of
-    :data:`CHANNEL_FEATURES` (+ :data:`LIVE_AGE_FEATURES` if ``live_age``); and whether each
-    user is watching something now, (B, 1)."""
-    raw = signals.features(users, candidates, t)
-    seen = (raw["count"] > 0).astype(float)
-    gap = np.where(seen > 0, raw["gap"], np.inf)
-    most = seen * (raw["count"] == raw["count"].max(axis=1, keepdims=True, initial=0))
-    latest = seen * (gap == gap.min(axis=1, keepdims=True, initial=np.inf))
-    personal = [raw["now"], np.log1p(raw["count"]), seen,
-                seen * np.log1p(np.maximum(raw["gap"], 0)), most, latest]
+                  live_age: bool) -> LiveFeatures:
+    """The blend's live features of ``users`` x ``candidates`` at step ``t`` (see
+    :class:`RepeatBlend` for their definitions)."""
+    pairs = signals.pair_signals(users, candidates, t)
+    most = np.zeros(len(users))
+    np.maximum.at(most, pairs.row, pairs.count)
+    latest = np.full(len(users), np.inf)
+    np.minimum.at(latest, pairs.row, pairs.gap)
+    personal = np.column_stack([pairs.now, np.log1p(pairs.count), np.ones(len(pairs.row)),
+                                np.log1p(np.maximum(pairs.gap, 0)), pairs.count == most[pairs.row],
+                                pairs.gap == latest[pairs.row]]).astype(np.float64)
+    raw = signals.channel_signals(candidates, t)
     channel = [np.log1p(raw["rows"]), np.log1p(raw["viewers"])]
     if live_age:
         channel += [(raw["live_steps"] > 0).astype(float), np.log1p(raw["live_steps"])]
-    return personal, channel, raw["active"]
+    return LiveFeatures(pairs.row, pairs.col, personal.reshape(-1, len(PERSONAL_FEATURES)),
+                        np.column_stack(channel), signals.active(users))
 
 
 def training_rows(step: Step) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,19 +103,24 @@ class RepeatBlend(Learner):
         sessions teach only the weights of the personal features and of the model.
     lr
         Adagrad learning rate of the blend's weights (default 0.1).
+    max_rows
+        Training rows of a step (what each user watches), a uniform sample beyond that
+        (default 256). The blend has a dozen weights, which a few hundred rows a step
+        estimate well; the embedded sample never has more than 80 rows in a step, a
+        100k-user log about 1,500, each costing a score of the model over the step's block.
     max_candidates
         Candidates of a step's softmax, sampled beyond that (default 512).
     seed
-        Seeds the model and the sampling of candidates.
+        Seeds the model and the sampling of rows and candidates.
     """
 
     def __init__(self, *, model: str | None = "liverec", model_params: dict[str, Any] | None = None,
-                 live_age: bool = False, leak_free: bool = True, lr: float = 0.1, max_candidates: int = 512,
-                 seed: int = 0) -> None:
+                 live_age: bool = False, leak_free: bool = True, lr: float = 0.1,
+                 max_rows: int = 256, max_candidates: int = 512, seed: int = 0) -> None:
         super().__init__(seed=seed)
         self.model, self.model_params, self.live_age = model, model_params, live_age
         self.leak_free = leak_free
-        self.lr, self.max_candidates = lr, max_candidates
+        self.lr, self.max_rows, self.max_candidates = lr, max_rows, max_candidates
 
     def reset(self) -> None:
         from .registry import make_learner  # the registry lists this module: import late
@@ -110,44 +131,75 @@ class RepeatBlend(Learner):
             self.model_.reset()
         self.signals_ = LiveSignals()
         n_channel = len(CHANNEL_FEATURES) + (len(LIVE_AGE_FEATURES) if self.live_age else 0)
-        n_personal = len(PERSONAL_FEATURES) + (self.model_ is not None)
-        self.channel_ = np.tile(np.r_[np.zeros(n_personal, bool), np.ones(n_channel, bool)], 2)
-        n = len(self.channel_)
-        self.weights_ = np.zeros(n)
-        self.sq_grad_ = np.zeros(n)
+        self.n_features_ = len(PERSONAL_FEATURES) + (self.model_ is not None) + n_channel
+        # weights of every feature for users watching something now, then for idle users
+        # (who are starting a session: repeat signals weigh differently for them)
+        self.weights_ = np.zeros(2 * self.n_features_)
+        self.sq_grad_ = np.zeros(2 * self.n_features_)
         self.rng_ = np.random.default_rng(self.seed)
 
-    def _features(self, users: np.ndarray, candidates: np.ndarray, t: int) -> list[np.ndarray]:
-        """Personal features, the model's score, channel features (``self.channel_`` marks
-        these), all twice: once for users watching something now, once for idle users (who
-        are starting a session: repeat signals weigh differently for them)."""
-        personal, channel, active = live_features(self.signals_, users, candidates, t, self.live_age)
-        if self.model_ is not None:
-            personal.append(np.asarray(self.model_.score(users, candidates, t), np.float64))
-        features = personal + channel
-        return [f * active for f in features] + [f * (1.0 - active) for f in features]
+    def _inputs(self, users: np.ndarray, candidates: np.ndarray,
+                t: int) -> tuple[LiveFeatures, np.ndarray | None]:
+        """The live features and the model's scores of ``users`` x ``candidates`` at ``t``."""
+        features = live_features(self.signals_, users, candidates, t, self.live_age)
+        model = (np.asarray(self.model_.score(users, candidates, t), np.float64)
+                 if self.model_ is not None else None)
+        return features, model
+
+    def _logits(self, features: LiveFeatures, model: np.ndarray | None,
+                channel_seen: np.ndarray | bool = True) -> np.ndarray:
+        """The weighted sum of the features, each user with the weights of its group; the
+        channel features count only for users where ``channel_seen``."""
+        personal = len(PERSONAL_FEATURES)
+        weights = np.where(features.active[:, None], self.weights_[: self.n_features_],
+                           self.weights_[self.n_features_:])  # (B, features)
+        channel = weights[:, personal + (model is not None):] * np.reshape(channel_seen, (-1, 1))
+        logits = np.einsum("uk,ck->uc", channel, features.channel)  # (no threaded BLAS)
+        if model is not None:
+            logits += weights[:, personal, None] * model
+        logits[features.row, features.col] += (
+            features.personal * weights[features.row, :personal]).sum(axis=1)
+        return logits
 
     def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray:
-        scores = np.zeros((len(users), len(candidates)))
-        for weight, feature in zip(self.weights_, self._features(users, candidates, t)):
-            scores += weight * feature
-        return scores
+        return self._logits(*self._inputs(users, candidates, t))
 
     def observe(self, step: Step) -> None:
         users, targets, leaky = training_rows(step)
+        if len(users) > self.max_rows:
+            keep = np.sort(self.rng_.choice(len(users), self.max_rows, replace=False))
+            users, targets, leaky = users[keep], targets[keep], leaky[keep]
         if len(users):
             candidates, target = softmax_block(step.available, targets, self.max_candidates,
                                                self.rng_)
-            hide = (leaky & self.leak_free)[:, None]
-            features = [np.where(hide, 0.0, f) if channel else np.broadcast_to(f, hide.shape[:1] + f.shape[1:])
-                        for f, channel in zip(self._features(users, candidates, step.t), self.channel_)]
-            logits = sum(w * f for w, f in zip(self.weights_, features))
+            features, model = self._inputs(users, candidates, step.t)
+            channel_seen = ~(leaky & self.leak_free)
+            logits = self._logits(features, model, channel_seen)
             p = np.exp(logits - logits.max(axis=1, keepdims=True))
             p /= p.sum(axis=1, keepdims=True)
             p[np.arange(len(users)), target] -= 1.0  # d(cross-entropy)/d(logit)
-            grad = np.array([(p * f).sum() for f in features]) / len(users)
-            self.sq_grad_ += grad * grad
-            self.weights_ -= self.lr * grad / (np.sqrt(self.sq_grad_) + 1e-8)
+            self._step(self._gradient(features, model, channel_seen, p / len(users)))
         if self.model_ is not None:
             self.model_.observe(step)
         self.signals_.apply(step)
+
+    def _gradient(self, features: LiveFeatures, model: np.ndarray | None,
+                  channel_seen: np.ndarray, dlogits: np.ndarray) -> np.ndarray:
+        """d(loss)/d(weights) given d(loss)/d(logits), in the layout of ``weights_``."""
+        personal = len(PERSONAL_FEATURES)
+        idle = (~features.active).astype(np.int64)  # 0: watching now, 1: idle
+        grad = np.zeros((2, self.n_features_))
+        pair_grad = dlogits[features.row, features.col][:, None] * features.personal
+        for group in (0, 1):
+            grad[group, :personal] = pair_grad[idle[features.row] == group].sum(axis=0)
+            rows = (idle == group)
+            if model is not None:
+                grad[group, personal] = (dlogits[rows] * model[rows]).sum()
+            grad[group, personal + (model is not None):] = (
+                dlogits[rows & channel_seen].sum(axis=0) @ features.channel)
+        return grad.reshape(-1)
+
+    def _step(self, grad: np.ndarray) -> None:
+        """One Adagrad step on the weights."""
+        self.sq_grad_ += grad * grad
+        self.weights_ -= self.lr * grad / (np.sqrt(self.sq_grad_) + 1e-8)

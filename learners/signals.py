@@ -6,12 +6,18 @@ who watches what right now, and each channel's popularity (for repeat-aware feat
 Both are updated once per step, vectorised, from what the step reveals, and are read
 before the step is applied when a learner trains on it, so training sees exactly what
 scoring saw.
+
+Per-pair signals are sparse: a block of users x candidates is described by the pairs the
+user has watched (:class:`PairSignals`), every other pair being "never watched", so their
+cost grows with the users' histories, not with the size of the block.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from livereplay.arrays import distinct, pair_keys, positions, split_pair_keys, user_ranges
+from livereplay.arrays import distinct, pair_keys, positions
 from livereplay.contract import Step, grow, known
 from livereplay.history import PairTable
 
@@ -62,6 +68,23 @@ class RecentStreamers:
         return streamers, starts
 
 
+class PairSignals(NamedTuple):
+    """The pairs of a block of users x candidates that the user has watched, as of the last
+    applied step (every other pair: never watched, not watching now).
+
+    row, col -- index into the users and into the candidates, sorted by (row, col)
+    count    -- the user's rows of the candidate so far (>= 1)
+    gap      -- steps from the user's last start of it to the scored step
+    now      -- whether the user is watching it at the last applied step
+    """
+
+    row: np.ndarray
+    col: np.ndarray
+    count: np.ndarray
+    gap: np.ndarray
+    now: np.ndarray
+
+
 class LiveSignals:
     """What a platform knows after the last step it applied: per-pair row counts and last
     starts, who is watching what, how many watch each channel, how many rows each channel
@@ -91,38 +114,34 @@ class LiveSignals:
         self.live_since = since
         self.t = step.t
 
-    def features(self, users: np.ndarray, candidates: np.ndarray,
-                 t: int) -> dict[str, np.ndarray]:
-        """Signals of every (user, candidate) for step ``t`` (after the last applied step), each
-        (len(users), C):
-
-        count  -- the user's rows of the candidate so far
-        gap    -- steps from the user's last start of it to ``t`` (-1 if never watched)
-        now    -- 1 if the user is watching it at the last applied step
-        and, shaped (len(users), 1), ``active`` (1 if the user is watching anything at the last
-        applied step); and, shaped (1, C): ``rows`` (its rows so far), ``viewers`` (its viewers
-        at the last applied step), ``live_steps`` (steps from the start of its current live
-        spell to ``t``; 0 if it was not live at the last applied step).
-        """
-        n, c = len(users), len(candidates)
-        count = np.zeros((n, c))
-        gap = np.full((n, c), -1.0)
+    def pair_signals(self, users: np.ndarray, candidates: np.ndarray, t: int) -> PairSignals:
+        """The watched pairs of ``users`` x ``candidates`` for step ``t`` (after the last
+        applied step). A pair watched now has been counted, so it is among them."""
         owner, streamer, counts, last = self.pairs.of_users(users)
         column = positions(candidates, streamer)
-        hit = column >= 0
-        count[owner[hit], column[hit]] = counts[hit]
-        gap[owner[hit], column[hit]] = t - last[hit]
-        now = np.zeros((n, c))
-        owner, at = user_ranges(self.watching, users)
-        column = positions(candidates, split_pair_keys(self.watching[at])[1])
-        now[owner[column >= 0], column[column >= 0]] = 1.0
-        active = (np.bincount(owner, minlength=n) > 0).astype(float)[:, None]
+        hit = np.flatnonzero(column >= 0)
+        order = np.lexsort((column[hit], owner[hit]))
+        hit = hit[order]
+        row, col = owner[hit], column[hit]
+        keys = pair_keys(np.asarray(users)[row], streamer[hit])
+        at = np.minimum(np.searchsorted(self.watching, keys), max(len(self.watching) - 1, 0))
+        now = self.watching[at] == keys if len(self.watching) else np.zeros(len(keys), bool)
+        return PairSignals(row, col, counts[hit].astype(np.float64),
+                           (t - last[hit]).astype(np.float64), now)
+
+    def active(self, users: np.ndarray) -> np.ndarray:
+        """Whether each user is watching something at the last applied step."""
+        users = np.asarray(users, np.int64)
+        return (np.searchsorted(self.watching, (users + 1) << 32)
+                > np.searchsorted(self.watching, users << 32))
+
+    def channel_signals(self, candidates: np.ndarray, t: int) -> dict[str, np.ndarray]:
+        """Signals of each candidate for step ``t``: ``rows`` (its rows so far), ``viewers``
+        (its viewers at the last applied step), ``live_steps`` (steps from the start of its
+        current live spell to ``t``; 0 if it was not live at the last applied step)."""
         since = known(self.live_since, candidates, fill=-1)
-        live_steps = np.where(since >= 0, t - since, 0.0)
-        return {"count": count, "gap": gap, "now": now, "active": active,
-                "rows": known(self.rows, candidates)[None, :],
-                "viewers": known(self.viewers, candidates)[None, :],
-                "live_steps": live_steps[None, :]}
+        return {"rows": known(self.rows, candidates), "viewers": known(self.viewers, candidates),
+                "live_steps": np.where(since >= 0, t - since, 0.0)}
 
 
 def softmax_block(available: np.ndarray, targets: np.ndarray, max_candidates: int,

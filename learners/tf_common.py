@@ -1,30 +1,38 @@
-"""What the TensorFlow learners share: a quiet TensorFlow import, id-seeded growable embedding
-tables with sparse updates, and an Adam optimiser for dense weights.
+"""What the TensorFlow learners share: a quiet, deterministic TensorFlow import, id-seeded
+growable embedding tables, and the optimisers applied inside compiled training steps.
 
 TensorFlow is imported by :func:`tensorflow` only, so naming a baseline never loads it. Its
-start-up logging is silenced, its threads are limited (``LIVEREPLAY_TF_THREADS``, default 2)
-and its kernels are made deterministic, so a seed gives the same results on every CPU run.
+start-up logging is silenced and its kernels are made deterministic. Every kernel runs on
+one thread: a kernel given several threads may split its sums into parts by their number, so
+its results, and every rank after them, would depend on how many threads the process got (a
+run with 4 gives other ranks than a run with 2), which is not part of the seed. Operations
+also run one at a time by default: ``LIVEREPLAY_TF_THREADS`` (default 1) lets independent
+operations run side by side, which is faster and meant to give the same results (a model
+splits a large batch into halves, a split that depends on shapes alone, :func:`halves`), but
+a resumed ``liverec`` run on a loaded machine was seen to differ in the last digits with 2.
 
-Embedding tables live in NumPy: a step gathers the rows it needs, TensorFlow computes the
-loss and the gradients with respect to those gathered rows, and the table applies them to
-those rows only (Adagrad). A row is initialised from its id and the seed alone, so nothing
-depends on how many ids exist later, and the table grows as ids are learnt of.
+Embedding tables live in NumPy, where they can grow as ids are learnt of. A training batch
+takes the rows (and Adagrad accumulators) of the ids it touches, one compiled TensorFlow call
+takes its gradient steps on those rows (:func:`adagrad`) and on the dense weights
+(:class:`DenseAdam`), and the batch puts the rows back: users x streamers is never formed.
+A row is initialised from its id and the seed alone, so nothing depends on how many ids exist
+later.
 """
 from __future__ import annotations
 
 import os
+import warnings
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
-
-from livereplay.arrays import distinct
 
 _TF: ModuleType | None = None
 
 
 def tensorflow() -> ModuleType:
-    """TensorFlow, imported once with its logging silenced, few threads and deterministic ops."""
+    """TensorFlow, imported once with its logging silenced, one thread per kernel and
+    deterministic ops."""
     global _TF
     if _TF is None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -32,15 +40,38 @@ def tensorflow() -> ModuleType:
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")
-        threads = int(os.environ.get("LIVEREPLAY_TF_THREADS", "2"))
+        # one thread per kernel and one op at a time: results that do not depend on timing
+        # (more inter-op threads are faster but were seen to change the last digits under load)
+        threads = int(os.environ.get("LIVEREPLAY_TF_THREADS", "1"))
         try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
         except RuntimeError:  # the runtime was already started by the caller: keep its settings
-            pass
+            if tf.config.threading.get_intra_op_parallelism_threads() != 1:
+                warnings.warn("TensorFlow was started before livereplay could give each "
+                              "kernel one thread: results may depend on the number of "
+                              "threads", stacklevel=2)
         tf.config.experimental.enable_op_determinism()
         _TF = tf
     return _TF
+
+
+def compile_function(function: Callable[..., Any], signature: Sequence[Any]) -> Any:
+    """``function`` traced once as a TensorFlow graph for ``signature`` (``None`` dimensions,
+    so no shape retraces it), returned as a concrete function taking flat tensors."""
+    tf = tensorflow()
+    return tf.function(function, input_signature=list(signature),
+                       autograph=False).get_concrete_function()
+
+
+def halves(function: Callable[..., Any], tensors: Sequence[Any]) -> Any:
+    """``function(*tensors)`` computed on the first and on the second half of the rows of
+    ``tensors`` as two independent branches (which two threads run side by side), then
+    concatenated. Rows must not interact in ``function``."""
+    tf = tensorflow()
+    half = tf.shape(tensors[0])[0] // 2
+    return tf.concat([function(*(x[:half] for x in tensors)),
+                      function(*(x[half:] for x in tensors))], axis=0)
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
@@ -67,7 +98,8 @@ def hashed_normal(seed: int, salt: int, ids: np.ndarray, dim: int) -> np.ndarray
 
 
 class EmbeddingTable:
-    """A growable table of rows, each initialised from its id, updated sparsely by Adagrad.
+    """A growable table of rows, each initialised from its id, with one Adagrad accumulator
+    per row (the update itself runs in the compiled training step, :func:`adagrad`).
 
     Parameters
     ----------
@@ -78,14 +110,12 @@ class EmbeddingTable:
     seed, salt
         The initial row of id i is ``scale * hashed_normal(seed, salt, [i], dim)``; the salt
         tells the tables of one learner apart.
-    lr
-        Adagrad learning rate.
     """
 
-    def __init__(self, dim: int, *, scale: float, seed: int, salt: int, lr: float) -> None:
-        self.dim, self.scale, self.seed, self.salt, self.lr = dim, scale, seed, salt, lr
+    def __init__(self, dim: int, *, scale: float, seed: int, salt: int) -> None:
+        self.dim, self.scale, self.seed, self.salt = dim, scale, seed, salt
         self.rows = np.zeros((0, dim), np.float32)
-        self.sq_grad = np.zeros(0, np.float32)  # Adagrad accumulator, one per row
+        self.sq_grad = np.zeros(0, np.float32)
         self.size = 0
 
     def ensure(self, size: int) -> None:
@@ -109,21 +139,33 @@ class EmbeddingTable:
         ids = np.asarray(ids)
         if ids.size:
             self.ensure(int(ids.max()) + 1)
+        if ids.size and ids.min() >= 0:
+            return self.rows[ids]
         out = np.zeros(ids.shape + (self.dim,), np.float32)
         valid = ids >= 0
         out[valid] = self.rows[ids[valid]]
         return out
 
-    def apply(self, ids: np.ndarray, grads: np.ndarray) -> None:
-        """One Adagrad step on the rows of ``ids`` (duplicates summed, padding ignored)."""
-        ids = np.asarray(ids).reshape(-1)
-        grads = np.asarray(grads, np.float32).reshape(len(ids), self.dim)
-        keep = ids >= 0
-        unique, inverse = distinct(ids[keep], inverse=True)
-        summed = np.zeros((len(unique), self.dim), np.float32)
-        np.add.at(summed, inverse, grads[keep])
-        self.sq_grad[unique] += (summed * summed).mean(axis=1)
-        self.rows[unique] -= self.lr * summed / (np.sqrt(self.sq_grad[unique])[:, None] + 1e-6)
+    def take(self, ids: np.ndarray) -> np.ndarray:
+        """Rows of distinct non-negative ``ids``, each with its accumulator as a last column,
+        to train on."""
+        if len(ids):
+            self.ensure(int(ids.max()) + 1)
+        return np.hstack([self.rows[ids], self.sq_grad[ids, None]])
+
+    def put(self, ids: np.ndarray, trained: np.ndarray) -> None:
+        """Store the trained rows and accumulators of the ``ids`` given to :meth:`take`."""
+        self.rows[ids] = trained[:, :-1]
+        self.sq_grad[ids] = trained[:, -1]
+
+
+def adagrad(rows: Any, sq_grad: Any, grad: Any, lr: float) -> tuple[Any, Any]:
+    """One Adagrad step on gathered rows (TensorFlow): the accumulator of a row grows by the
+    mean square of its gradient (gradients of repeated ids already summed)."""
+    tf = tensorflow()
+    grad = tf.convert_to_tensor(grad)  # dense from slices
+    sq_grad = sq_grad + tf.reduce_mean(grad * grad, axis=1)
+    return rows - lr * grad / (tf.sqrt(sq_grad)[:, None] + 1e-6), sq_grad
 
 
 class DenseAdam:
@@ -142,6 +184,22 @@ class DenseAdam:
 
     def __getitem__(self, name: str) -> Any:
         return self.variables[name]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """For checkpoints: the weights, both moments and the step count as arrays."""
+        return {"values": {name: v.numpy() for name, v in self.variables.items()},
+                "m": [m.numpy() for m in self._m], "v": [v.numpy() for v in self._v],
+                "t": float(self._t.numpy()),
+                "hyper": (self.lr, self.beta1, self.beta2, self.epsilon)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        tf = tensorflow()
+        self.variables = {name: tf.Variable(value, name=name)
+                          for name, value in state["values"].items()}
+        self._m = [tf.Variable(m) for m in state["m"]]
+        self._v = [tf.Variable(v) for v in state["v"]]
+        self._t = tf.Variable(state["t"])
+        self.lr, self.beta1, self.beta2, self.epsilon = state["hyper"]
 
     def apply(self, grads: list[Any]) -> None:
         """One Adam step (call inside a ``tf.function``; grads aligned with ``variables``)."""

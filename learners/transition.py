@@ -37,26 +37,20 @@ class FPMC(FactorLearner):
     def _setup(self) -> None:
         for salt, name in ((2, "users"), (3, "transitions")):
             self.tables_[name] = EmbeddingTable(self.dim, scale=self.init_scale, seed=self.seed,
-                                                salt=salt, lr=self.lr)
+                                                salt=salt)
         self.recent_ = RecentStreamers(self.previous)
 
-    def _inputs(self, users: np.ndarray) -> tuple[list[tuple[str, np.ndarray]], list[np.ndarray]]:
-        previous, _ = self.recent_.of(users)
-        return [("users", users), ("transitions", previous)], [(previous >= 0).astype(np.float32)]
+    def _input_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
+        return [("users", ()), ("transitions", (self.previous,))]
 
-    def _signature(self) -> tuple[list[Any], list[Any]]:
-        tf = tensorflow()
-        return ([tf.TensorSpec([None, self.dim], tf.float32),
-                 tf.TensorSpec([None, self.previous, self.dim], tf.float32)],
-                [tf.TensorSpec([None, self.previous], tf.float32)])
+    def _inputs(self, users: np.ndarray) -> list[np.ndarray]:
+        return [np.asarray(users, np.int32), self.recent_.of(users)[0]]
 
-    def _query(self, rows: tuple, extra: tuple) -> Any:
+    def _query(self, rows: list[Any], valid: list[Any]) -> Any:
         tf = tensorflow()
-        users, transitions = rows
-        mask = extra[0]
-        mean = tf.reduce_sum(transitions * mask[:, :, None], axis=1) / tf.maximum(
-            tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
-        return users + mean
+        users, transitions = rows  # padding rows are zero
+        return users + tf.reduce_sum(transitions, axis=1) / tf.maximum(
+            tf.reduce_sum(valid[1], axis=1, keepdims=True), 1.0)
 
     def _remember(self, step: Step) -> None:
         self.recent_.push(step.started.user, step.started.streamer, step.t)

@@ -1,7 +1,10 @@
 """The TensorFlow learners and the blends: they learn planted structure, a seed fixes their
-results, they learn of ids that appear late, and they cannot look ahead."""
+results (in every process, whatever the hash seed), they learn of ids that appear late, and
+they cannot look ahead."""
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
@@ -90,6 +93,41 @@ def test_late_ids_and_no_look_ahead(name: str) -> None:
     assert np.isfinite(whole.ranks).mean() > 0.9
 
 
+# Runs each learner on a window of the embedded sample long enough for float drift to show
+# (several hundred steps, thousands of training sessions) and prints a digest of its ranks.
+DIGESTS = """
+import hashlib, json, sys
+from livereplay.data import default_data_path, read_csv
+from livereplay.engine import replay
+from livereplay.learners.registry import make_learner
+log = read_csv(default_data_path())
+digests = {}
+for name in sys.argv[1:]:
+    result = replay(log, make_learner(name, seed=5), window=(2000, 2600))
+    digests[name] = [result.n_events, hashlib.sha256(result.ranks.tobytes()).hexdigest(),
+                     result.metrics()]
+print(json.dumps(digests))
+"""
+
+
+def test_same_seed_same_ranks_in_every_process() -> None:
+    """Two processes with different hash seeds and numbers of TensorFlow threads give
+    byte-identical ranks for every TensorFlow learner and the blend (default
+    hyper-parameters)."""
+    runs = [subprocess.Popen([sys.executable, "-c", DIGESTS, *SMALL], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONHASHSEED": str(hash_seed),
+                                  "LIVEREPLAY_TF_THREADS": str(threads)})
+            for hash_seed, threads in ((1, 1), (2, 3))]
+    outputs = []
+    for run_ in runs:
+        out, err = run_.communicate(timeout=600)
+        assert run_.returncode == 0, err
+        outputs.append(json.loads(out))
+    assert outputs[0] == outputs[1]
+    assert all(n > 3000 for n, _, _ in outputs[0].values())
+
+
 def test_next_protocol_runs(log: Log) -> None:
     result = run("blend", log, protocol="next", window=(300, 399))
     assert result.metrics()["continuing"]["hr@1"] > 0.9
@@ -100,7 +138,7 @@ def test_registry_lists_them() -> None:
 
 
 def test_tensorflow_only_when_needed() -> None:
-    code = ("import sys; from learners.registry import make_learner; make_learner('repeat');"
+    code = ("import sys; from livereplay.learners.registry import make_learner; make_learner('repeat');"
             "assert 'tensorflow' not in sys.modules; make_learner('mf').reset();"
             "assert 'tensorflow' in sys.modules")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
