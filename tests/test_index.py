@@ -5,7 +5,6 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livereplay.availability import Availability
 from livereplay.history import PairTable
 from livereplay.metrics import summarise
 from livereplay.ranking import rank_events
