@@ -146,6 +146,7 @@ class FactorLearner(Learner):
 
     # --- the compiled functions -------------------------------------------------------------
     def reset(self) -> None:
+        tf = tensorflow()
         self.rng_ = np.random.default_rng(self.seed)
         table = dict(scale=self.init_scale, seed=self.seed)
         self.tables_: dict[str, EmbeddingTable] = {
