@@ -37,6 +37,10 @@ def tensorflow() -> ModuleType:
     if _TF is None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # also silences its start-up notice
+        # TensorFlow's matrix products go through oneDNN, which picks its kernels from the
+        # CPU's instruction set (AVX-512 kernels round differently): capped at AVX, which every
+        # CPU running TensorFlow's x86-64 wheel has, the same seed gives the same bytes on each
+        os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX")
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")
