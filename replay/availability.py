@@ -14,12 +14,15 @@ seed notebook's per-step filter was estimated at 95 hours on the 100k file).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
 from .arrays import distinct, expand_ranges, pair_keys, positions, split_pair_keys
 
 NEVER = np.iinfo(np.int32).max  # the start of a broadcast no other user is seen to begin
+WINDOW_STEPS = 144  # steps expanded at a time when building an index (a day)
+ROWS_AT_ONCE = 1 << 23  # rows read at a time when building the span index
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,24 +36,29 @@ class Availability:
 
     @classmethod
     def build(cls, *, user: np.ndarray, streamer: np.ndarray, start: np.ndarray,
-              stop: np.ndarray) -> "Availability":
+              stop: np.ndarray, window: int = WINDOW_STEPS) -> "Availability":
         """The index of the rows (user, streamer, start, stop), dense ids, for steps
-        0 .. max(stop)-1."""
-        rows, steps = expand_ranges(start, stop)
+        0 .. max(stop)-1, built ``window`` steps at a time (memory follows a window's rows)."""
+        if np.any(start[1:] < start[:-1]):  # a log's rows come sorted by start
+            order = np.argsort(start, kind="stable")
+            user, streamer, start, stop = user[order], streamer[order], start[order], stop[order]
         n_users = np.int64(user.max(initial=-1) + 1)
         n_streamers = np.int64(streamer.max(initial=-1) + 1)
-        n_steps = int(stop.max(initial=0))
-        keys = (steps * n_streamers + streamer[rows]) * n_users + user[rows]
-        del rows, steps
-        keys = distinct(keys)  # one sort: distinct (step, streamer, user)
-        keys //= n_users  # (step, streamer), still sorted
-        first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        viewers = np.diff(np.r_[first, len(keys)]).astype(np.int32)
-        pairs = keys[first]
-        steps_of_pairs = pairs // n_streamers
-        offsets = np.searchsorted(steps_of_pairs, np.arange(n_steps + 1))
-        return cls(offsets=offsets.astype(np.int64),
-                   streamers=(pairs % n_streamers).astype(np.int32), viewers=viewers)
+        streamers, viewers, counts = [], [], []
+        for first_step, last_step, rows, steps in _windows(start, stop, window):
+            keys = (steps * n_streamers + streamer[rows]) * n_users + user[rows]
+            del rows, steps
+            keys = distinct(keys)  # distinct (step, streamer, user), sorted
+            keys //= n_users  # (step, streamer), still sorted
+            first = np.flatnonzero(np.r_[len(keys) > 0, keys[1:] != keys[:-1]])
+            viewers.append(np.diff(np.r_[first, len(keys)]).astype(np.int32))
+            pairs = keys[first]
+            streamers.append((pairs % n_streamers).astype(np.int32))
+            counts.append(np.bincount(pairs // n_streamers - first_step,
+                                      minlength=last_step - first_step))
+        return cls(offsets=np.r_[0, np.cumsum(np.concatenate(counts or [[]]), dtype=np.int64)],
+                   streamers=np.concatenate(streamers or [np.empty(0, np.int32)]),
+                   viewers=np.concatenate(viewers or [np.empty(0, np.int32)]))
 
     @property
     def n_steps(self) -> int:
@@ -116,29 +124,63 @@ class Spans:
 
     @classmethod
     def build(cls, *, user: np.ndarray, stream: np.ndarray, streamer: np.ndarray,
-              start: np.ndarray, stop: np.ndarray) -> "Spans":
+              start: np.ndarray, stop: np.ndarray, window: int = WINDOW_STEPS,
+              rows_at_once: int = ROWS_AT_ONCE) -> "Spans":
         """The index of the rows (user, stream, streamer, start, stop), dense ids, for steps
-        0 .. max(stop)-1."""
-        n_streams = np.int64(stream.max(initial=-1) + 1)
-        key = streamer.astype(np.int64) * n_streams + stream
-        order = np.argsort(key)
-        first = _firsts(key[order])
-        broadcast = np.cumsum(first) - 1  # of each row in ``order``
-        bounds = np.flatnonzero(first)
-        users = user[order]
-        first_start, first_user, other_start = _extremes(
-            np.minimum, start[order], users, broadcast, bounds, NEVER)
-        last_stop, last_user, other_stop = _extremes(
-            np.maximum, stop[order], users, broadcast, bounds, 0)
-        n_broadcasts = np.int64(len(bounds))
-        owner, steps = expand_ranges(first_start, last_stop)
-        cells = np.sort(steps * n_broadcasts + owner)  # (step, broadcast)
-        del owner, steps
-        offsets = np.searchsorted(cells, np.arange(int(stop.max(initial=0)) + 1) * n_broadcasts)
-        return cls(streamer=streamer[order][bounds].astype(np.int32), first_start=first_start,
+        0 .. max(stop)-1. Per-broadcast extremes are gathered ``rows_at_once`` rows at a time
+        and the step CSR ``window`` steps at a time, so memory follows the broadcasts, not
+        the rows. Where several users hold a broadcast's extreme, the holder is the smallest
+        user id (the others' extreme is then the same value)."""
+        chunks = [slice(i, i + rows_at_once) for i in range(0, len(user), rows_at_once)]
+        keys = distinct(np.concatenate(
+            [distinct(pair_keys(streamer[c], stream[c])) for c in chunks] or [[]]).astype(np.int64))
+        n_broadcasts = len(keys)
+        streams = split_pair_keys(keys)[1]
+        of_stream = None  # where every stream has one streamer, a table maps stream -> broadcast
+        if len(distinct(streams)) == n_broadcasts:
+            of_stream = np.zeros(int(streams.max(initial=-1)) + 1, np.int64)
+            of_stream[streams] = np.arange(n_broadcasts)
+
+        def broadcast(c: slice) -> np.ndarray:
+            if of_stream is not None:
+                return of_stream[stream[c]]
+            return positions(keys, pair_keys(streamer[c], stream[c]))
+
+        first_start = np.full(n_broadcasts, NEVER, np.int32)
+        last_stop = np.zeros(n_broadcasts, np.int32)
+        for c in chunks:
+            b = broadcast(c)
+            np.minimum.at(first_start, b, start[c])
+            np.maximum.at(last_stop, b, stop[c])
+        first_user = np.full(n_broadcasts, NEVER, np.int32)
+        last_user = np.full(n_broadcasts, NEVER, np.int32)
+        for c in chunks:
+            b = broadcast(c)
+            for extreme, holder, values in ((first_start, first_user, start[c]),
+                                            (last_stop, last_user, stop[c])):
+                holding = values == extreme[b]
+                np.minimum.at(holder, b[holding], user[c][holding])
+        other_start = np.full(n_broadcasts, NEVER, np.int32)
+        other_stop = np.zeros(n_broadcasts, np.int32)
+        for c in chunks:
+            b = broadcast(c)
+            others = user[c] != first_user[b]
+            np.minimum.at(other_start, b[others], start[c][others])
+            others = user[c] != last_user[b]
+            np.maximum.at(other_stop, b[others], stop[c][others])
+        by_start = np.argsort(first_start, kind="stable")
+        cells, counts = [], []
+        for first_step, last_step, on, steps in _windows(first_start[by_start],
+                                                         last_stop[by_start], window):
+            cell = np.sort(steps * n_broadcasts + by_start[on])  # (step, broadcast)
+            cells.append((cell % n_broadcasts).astype(np.int32))
+            counts.append(np.bincount(cell // n_broadcasts - first_step,
+                                      minlength=last_step - first_step))
+        return cls(streamer=split_pair_keys(keys)[0], first_start=first_start,
                    first_user=first_user, other_start=other_start, last_stop=last_stop,
-                   last_user=last_user, other_stop=other_stop, offsets=offsets.astype(np.int64),
-                   broadcasts=(cells % n_broadcasts).astype(np.int32))
+                   last_user=last_user, other_stop=other_stop,
+                   offsets=np.r_[0, np.cumsum(np.concatenate(counts or [[]]), dtype=np.int64)],
+                   broadcasts=np.concatenate(cells or [np.empty(0, np.int32)]))
 
     @property
     def n_steps(self) -> int:
@@ -174,20 +216,18 @@ class Spans:
         return streamers, holder[kept], column[kept]
 
 
-def _extremes(ufunc: np.ufunc, values: np.ndarray, users: np.ndarray, group: np.ndarray,
-              bounds: np.ndarray, none: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per group of consecutive rows (``group`` of each row, ``bounds`` its first rows), with
-    ``ufunc`` np.minimum or np.maximum: the extreme value, a user holding it, and the extreme
-    value among the rows of the other users (``none`` where there are none)."""
-    best = ufunc.reduceat(values, bounds)
-    holding = np.flatnonzero(values == best[group])
-    holder = users[holding[_firsts(group[holding])]]  # the first row holding the extreme
-    other = ufunc.reduceat(np.where(users != holder[group], values, none), bounds)
-    return best.astype(np.int32), holder.astype(np.int32), other.astype(np.int32)
-
-
-def _firsts(sorted_values: np.ndarray) -> np.ndarray:
-    """Mask of the first element of each run of equal values."""
-    first = np.ones(len(sorted_values), dtype=bool)
-    first[1:] = sorted_values[1:] != sorted_values[:-1]
-    return first
+def _windows(lo: np.ndarray, hi: np.ndarray,
+             window: int) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """For consecutive windows ``[a, b)`` of ``window`` steps up to ``max(hi)``: ``(a, b,
+    items, steps)``, every (item, step) with ``lo[item] <= step < hi[item]`` and ``a <= step
+    < b``. ``lo`` must be sorted; items running past a window are carried into the next, so
+    each window expands only the items on during it."""
+    n_steps = int(hi.max(initial=0))
+    carried = np.empty(0, np.int64)
+    for a in range(0, n_steps, window):
+        b = min(a + window, n_steps)
+        begun = np.arange(np.searchsorted(lo, a), np.searchsorted(lo, b), dtype=np.int64)
+        items = np.concatenate([carried, begun])
+        owner, steps = expand_ranges(np.maximum(lo[items], a), np.minimum(hi[items], b))
+        yield a, b, items[owner], steps
+        carried = items[hi[items] > b]

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,9 @@ from .availability import Availability, Spans
 from .errors import LogFormatError
 
 COLUMNS = ("user", "stream", "streamer", "start", "stop")
+ID_COLUMNS = ("user", "stream", "streamer")
 STEPS_PER_DAY = 144
+CHUNK_BYTES = 64 << 20  # text read at a time
 _MAX_TIME = np.iinfo(np.int32).max
 
 
@@ -126,7 +128,9 @@ class Log:
             keep[list(bad)] = False
             skipped.update(_reason_kind(r) for r in bad.values())
             columns = [c.filter(pa.array(keep)) for c in columns]
-        return _encode(*columns, source=source, skipped=dict(skipped))
+        encoder = _Encoder()
+        encoder.add(*columns[:3], *(c.to_numpy(zero_copy_only=False) for c in columns[3:]))
+        return encoder.finish(source=source, skipped=dict(skipped))
 
     @cached_property
     def availability(self) -> Availability:
@@ -191,16 +195,92 @@ def _reason_kind(reason: str) -> str:
     return reason.split(":")[0]
 
 
-def _dense_ids(column: pa.Array, order: np.ndarray) -> tuple[np.ndarray, pa.Array]:
-    """Dense ids of ``column`` numbered by first appearance in ``order``, and their names."""
-    encoded = pc.dictionary_encode(column)
-    codes = encoded.indices.to_numpy(zero_copy_only=False)[order]
-    first = np.empty(len(encoded.dictionary), np.int64)
+class _Encoder:
+    """Rows fed in chunks, encoded into a :class:`Log` at the end.
+
+    Each chunk's ids are dictionary-encoded as they come (its codes and its distinct names
+    kept); :meth:`finish` encodes the chunks' distinct names once more to give every id one
+    code across chunks, then numbers ids by first appearance in time. No step holds the text
+    of every row, so memory follows the rows' codes and the distinct names per chunk.
+    """
+
+    def __init__(self) -> None:
+        self.codes: dict[str, list[np.ndarray]] = {name: [] for name in ID_COLUMNS}
+        self.names: dict[str, list[pa.Array]] = {name: [] for name in ID_COLUMNS}
+        self.times: dict[str, list[np.ndarray]] = {"start": [], "stop": []}
+
+    def add(self, user: pa.Array, stream: pa.Array, streamer: pa.Array, start: np.ndarray,
+            stop: np.ndarray) -> None:
+        """Append a chunk of valid rows (file order)."""
+        for name, column in zip(ID_COLUMNS, (user, stream, streamer)):
+            encoded = pc.dictionary_encode(column)
+            self.codes[name].append(encoded.indices.to_numpy(zero_copy_only=False)
+                                    .astype(np.int32))
+            self.names[name].append(encoded.dictionary)
+        self.times["start"].append(np.asarray(start, np.int32))
+        self.times["stop"].append(np.asarray(stop, np.int32))
+
+    @property
+    def n_rows(self) -> int:
+        return sum(len(codes) for codes in self.codes["user"])
+
+    def finish(self, *, source: str, skipped: dict[str, int]) -> Log:
+        """Sort rows by (start, position), map ids densely, and drop exact duplicates."""
+        if not self.n_rows:
+            raise LogFormatError(f"{source}: no rows")
+        starts = _joined(self.times.pop("start"))
+        order = np.argsort(starts, kind="stable")
+        starts = starts[order]
+        stops = _joined(self.times.pop("stop"))[order]
+        columns, names = {}, {}
+        for name in ID_COLUMNS:
+            codes, distinct_names = self._global_codes(name)
+            columns[name], names[name] = _dense_ids(codes, distinct_names, order)
+        del order
+        duplicate = _duplicates(columns["user"], columns["streamer"], starts, stops,
+                                columns["stream"])
+        n_duplicates = int(duplicate.sum())
+        if n_duplicates:
+            keep = ~duplicate
+            columns = {name: codes[keep] for name, codes in columns.items()}
+            starts, stops = starts[keep], stops[keep]
+        return Log(**columns, start=starts, stop=stops,
+                   **{f"{name}_names": names[name] for name in ID_COLUMNS}, source=source,
+                   report=LoadReport(duplicates=n_duplicates, skipped=skipped))
+
+    def _global_codes(self, name: str) -> tuple[np.ndarray, pa.Array]:
+        """Codes of ``name`` over all rows (file order), one per distinct name, and those
+        names; the chunks' parts are released as they are used."""
+        chunk_names = self.names.pop(name)
+        encoded = pc.dictionary_encode(pa.concat_arrays(chunk_names))
+        of_entry = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+        chunks = self.codes.pop(name)
+        codes = np.empty(sum(map(len, chunks)), np.int32)
+        row = entry = 0
+        for chunk, names in zip(chunks, chunk_names):
+            codes[row:row + len(chunk)] = of_entry[entry + chunk]
+            row, entry = row + len(chunk), entry + len(names)
+        return codes, encoded.dictionary
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts as one int32 array (emptied list: the parts are released)."""
+    joined = np.concatenate(parts) if parts else np.empty(0, np.int32)
+    parts.clear()
+    return joined
+
+
+def _dense_ids(codes: np.ndarray, names: pa.Array,
+               order: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """Dense ids of the rows' ``codes`` (into ``names``) numbered by first appearance in
+    ``order``, in that order, and their names."""
+    codes = codes[order]
+    first = np.empty(len(names), np.int64)
     first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # last write wins: first position
     by_appearance = np.argsort(first)
-    renumber = np.empty_like(by_appearance)
-    renumber[by_appearance] = np.arange(len(by_appearance))
-    return renumber[codes].astype(np.int32), encoded.dictionary.take(pa.array(by_appearance))
+    renumber = np.empty(len(by_appearance), np.int32)
+    renumber[by_appearance] = np.arange(len(by_appearance), dtype=np.int32)
+    return renumber[codes], names.take(pa.array(by_appearance))
 
 
 def _duplicates(user: np.ndarray, streamer: np.ndarray, start: np.ndarray, stop: np.ndarray,
@@ -222,36 +302,14 @@ def _duplicates(user: np.ndarray, streamer: np.ndarray, start: np.ndarray, stop:
     return duplicate
 
 
-def _encode(user: pa.Array, stream: pa.Array, streamer: pa.Array, start: pa.Array,
-            stop: pa.Array, *, source: str, skipped: dict[str, int]) -> Log:
-    """Sort rows by (start, position), map ids densely, and drop exact duplicates."""
-    if len(user) == 0:
-        raise LogFormatError(f"{source}: no rows")
-    starts = start.to_numpy(zero_copy_only=False).astype(np.int32)
-    order = np.argsort(starts, kind="stable")
-    user_codes, user_names = _dense_ids(user, order)
-    stream_codes, stream_names = _dense_ids(stream, order)
-    streamer_codes, streamer_names = _dense_ids(streamer, order)
-    starts = starts[order]
-    stops = stop.to_numpy(zero_copy_only=False).astype(np.int32)[order]
-    duplicate = _duplicates(user_codes, streamer_codes, starts, stops, stream_codes)
-    n_duplicates = int(duplicate.sum())
-    if n_duplicates:
-        keep = ~duplicate
-        user_codes, stream_codes, streamer_codes = (user_codes[keep], stream_codes[keep],
-                                                    streamer_codes[keep])
-        starts, stops = starts[keep], stops[keep]
-    return Log(user=user_codes, stream=stream_codes, streamer=streamer_codes, start=starts,
-               stop=stops, user_names=user_names, stream_names=stream_names,
-               streamer_names=streamer_names,
-               source=source, report=LoadReport(duplicates=n_duplicates, skipped=skipped))
-
-
-def read_csv(path: str | Path, *, skip_bad_rows: bool = False) -> Log:
+def read_csv(path: str | Path, *, skip_bad_rows: bool = False,
+             chunk_bytes: int = CHUNK_BYTES) -> Log:
     """Parse a log file (headerless, or with a ``user,stream,streamer,start,stop`` header).
 
-    A bad row is a :class:`LogFormatError` naming the file, line and reason, unless
-    ``skip_bad_rows``, in which case the count skipped per reason is in ``log.report``.
+    The file is read in chunks of about ``chunk_bytes``, so memory follows the encoded rows,
+    never the file's text; the result does not depend on the chunk size. A bad row is a
+    :class:`LogFormatError` naming the file, line and reason, unless ``skip_bad_rows``, in
+    which case the count skipped per reason is in ``log.report``.
     """
     path = Path(path)
     source = str(path)
@@ -260,26 +318,37 @@ def read_csv(path: str | Path, *, skip_bad_rows: bool = False) -> Log:
     if not path.is_file():
         raise LogFormatError(f"{source}: not a file")
     header = _has_header(path)
+    encoder = _Encoder()
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=list(COLUMNS), skip_rows=int(header)),
-            convert_options=pacsv.ConvertOptions(
-                column_types={"user": pa.string(), "stream": pa.string(),
-                              "streamer": pa.string(), "start": pa.int64(), "stop": pa.int64()},
-                null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False),
-        )
+        for batch in _fast_batches(path, header=header, chunk_bytes=chunk_bytes):
+            columns = [batch.column(name) for name in COLUMNS]
+            starts, stops = (c.to_numpy(zero_copy_only=False) for c in columns[3:])
+            if _bad_reasons(columns[0], columns[2], starts, stops):
+                raise ValueError("bad row")  # the careful reader below says which
+            encoder.add(*columns[:3], starts, stops)
     except (pa.ArrowInvalid, ValueError):
-        table = None  # malformed somewhere: the careful reader below says where
-    if table is not None and table.num_rows == 0:
-        raise LogFormatError(f"{source}: empty file (no rows)")
-    if table is not None:
-        columns = [table.column(name).combine_chunks() for name in COLUMNS]
-        starts = columns[3].to_numpy(zero_copy_only=False)
-        stops = columns[4].to_numpy(zero_copy_only=False)
-        if not _bad_reasons(columns[0], columns[2], starts, stops):
-            return _encode(*columns, source=source, skipped={})
-    return _read_csv_carefully(path, header=header, skip_bad_rows=skip_bad_rows)
+        encoder = None  # malformed somewhere: the careful reader below says where
+    if encoder is not None:
+        if not encoder.n_rows:
+            raise LogFormatError(f"{source}: empty file (no rows)")
+        return encoder.finish(source=source, skipped={})
+    return _read_csv_carefully(path, header=header, skip_bad_rows=skip_bad_rows,
+                               chunk_bytes=chunk_bytes)
+
+
+def _fast_batches(path: Path, *, header: bool, chunk_bytes: int) -> Iterator[pa.RecordBatch]:
+    """The file's rows in record batches of about ``chunk_bytes`` of text (Arrow's reader)."""
+    if path.stat().st_size == 0:
+        return
+    yield from pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=list(COLUMNS), skip_rows=int(header),
+                                       block_size=chunk_bytes),
+        convert_options=pacsv.ConvertOptions(
+            column_types={"user": pa.string(), "stream": pa.string(),
+                          "streamer": pa.string(), "start": pa.int64(), "stop": pa.int64()},
+            null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False),
+    )
 
 
 def _has_header(path: Path) -> bool:
@@ -291,10 +360,14 @@ def _has_header(path: Path) -> bool:
     return False
 
 
-def _read_csv_carefully(path: Path, *, header: bool, skip_bad_rows: bool) -> Log:
-    """Line-by-line reader used only when the fast reader refuses a file: names the bad line."""
+def _read_csv_carefully(path: Path, *, header: bool, skip_bad_rows: bool,
+                        chunk_bytes: int) -> Log:
+    """Line-by-line reader used only when the fast reader refuses a file: names the bad line.
+    Valid rows go to the encoder in chunks of about ``chunk_bytes`` of text."""
     source = str(path)
+    encoder = _Encoder()
     rows: list[list[str]] = []
+    pending_bytes = 0
     skipped: Counter[str] = Counter()
     header_pending = header
     with open(path, newline="", encoding="utf-8", errors="strict") as f:
@@ -310,6 +383,10 @@ def _read_csv_carefully(path: Path, *, header: bool, skip_bad_rows: bool) -> Log
                 reason = _row_problem(fields)
                 if reason is None:
                     rows.append(fields)
+                    pending_bytes += sum(map(len, fields)) + len(fields)
+                    if pending_bytes >= chunk_bytes:
+                        _add_text_rows(encoder, rows)
+                        pending_bytes = 0
                 elif skip_bad_rows:
                     skipped[_reason_kind(reason)] += 1
                 else:
@@ -318,14 +395,22 @@ def _read_csv_carefully(path: Path, *, header: bool, skip_bad_rows: bool) -> Log
             raise LogFormatError(f"{source}: not UTF-8 text ({error.reason})") from None
         except csv.Error as error:
             raise LogFormatError(f"{source}: line {reader.line_num}: {error}") from None
-    if not rows:
+    _add_text_rows(encoder, rows)
+    if not encoder.n_rows:
         raise LogFormatError(f"{source}: empty file (no rows)" if not skipped
                              else f"{source}: every row is bad ({dict(skipped)})")
-    user, stream, streamer, start, stop = zip(*rows)
-    return _encode(pa.array(user), pa.array(stream), pa.array(streamer),
-                   pa.array([int(x) for x in start], pa.int64()),
-                   pa.array([int(x) for x in stop], pa.int64()),
-                   source=source, skipped=dict(skipped))
+    return encoder.finish(source=source, skipped=dict(skipped))
+
+
+def _add_text_rows(encoder: _Encoder, rows: list[list[str]]) -> None:
+    """Give valid rows of text to ``encoder`` and empty ``rows``."""
+    if rows:
+        user, stream, streamer, start, stop = zip(*rows)
+        encoder.add(pa.array(user, pa.string()), pa.array(stream, pa.string()),
+                    pa.array(streamer, pa.string()),
+                    np.array([int(x) for x in start], np.int64),
+                    np.array([int(x) for x in stop], np.int64))
+        rows.clear()
 
 
 def _row_problem(fields: list[str]) -> str | None:

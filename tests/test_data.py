@@ -9,7 +9,7 @@ from hypothesis import given, settings
 
 from livereplay.availability import Spans
 from livereplay.cache import load_log
-from livereplay.data import Log, default_data_path, read_csv
+from livereplay.data import LoadReport, Log, default_data_path, read_csv
 from livereplay.errors import LogFormatError
 from tests.conftest import small_logs
 
@@ -166,3 +166,28 @@ def test_cut_and_subset_keep_the_streams(sample_log):
     assert cut.stream_names.to_pylist() == sample_log.stream_names[: cut.n_streams].to_pylist()
     keep = sample_log.user % 2 == 0
     np.testing.assert_array_equal(sample_log.subset(keep).stream, sample_log.stream[keep])
+
+
+def same_log(a: Log, b: Log) -> None:
+    for name in ("user", "stream", "streamer", "start", "stop"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    for name in ("user_names", "stream_names", "streamer_names"):
+        assert getattr(a, name).to_pylist() == getattr(b, name).to_pylist()
+    assert a.report == b.report
+
+
+def test_reading_in_small_chunks_gives_the_same_log(sample_log):
+    """Chunk boundaries everywhere (ids first seen in a later chunk, the file out of time
+    order) give exactly the one-chunk log."""
+    same_log(read_csv(default_data_path(), chunk_bytes=4096), sample_log)
+
+
+@pytest.mark.parametrize("chunk_bytes", [16, 40, 1 << 20])
+def test_the_careful_reader_in_small_chunks_gives_the_same_log(tmp_path, chunk_bytes):
+    text = ("user,stream,streamer,start,stop\n" "b,1,x,5,7\n" "a,2,y,1,3\n" "a,2,y,1,3\n"
+            "bad row\n" "c,3,x,0,9\n" "b,1,x,5,6\n" "a,4,z,3,2\n" "d,5,y,4,8\n")
+    log = read_csv(write(tmp_path, text), skip_bad_rows=True, chunk_bytes=chunk_bytes)
+    same_log(log, read_csv(write(tmp_path, text), skip_bad_rows=True, chunk_bytes=1 << 30))
+    assert log.user_names.to_pylist() == ["c", "a", "d", "b"]
+    assert log.report == LoadReport(duplicates=1, skipped={"stop <= start": 1,
+                                                           "wrong number of fields": 1})

@@ -1,10 +1,12 @@
 """The availability index, the pair table and the rank function against brute force."""
+import dataclasses
 from collections import Counter
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from livereplay.availability import Availability, Spans
 from livereplay.history import PairTable
 from livereplay.metrics import summarise
 from livereplay.ranking import rank_events
@@ -93,3 +95,29 @@ def test_metrics_follow_their_definitions():
     assert m["hr@1"] == 1 / 6 and m["hr@5"] == 3 / 6 and m["hr@10"] == 4 / 6
     assert np.isclose(m["ndcg@5"], (1 + 1 / np.log2(3) + 1 / np.log2(6)) / 6)
     assert np.isclose(m["mrr"], (1 + 1 / 2 + 1 / 5 + 1 / 10 + 1 / 11) / 6)
+
+
+def same_index(a, b) -> None:
+    for field in dataclasses.fields(a):
+        np.testing.assert_array_equal(getattr(a, field.name), getattr(b, field.name))
+
+
+@settings(max_examples=60, deadline=None)
+@given(log=small_logs(), window=st.integers(1, 6), rows_at_once=st.integers(1, 8))
+def test_indexes_built_piecewise_equal_the_whole_build(log, window, rows_at_once):
+    """Windows of steps and chunks of rows (carried across boundaries) change nothing."""
+    columns = dict(user=log.user, streamer=log.streamer, start=log.start, stop=log.stop)
+    same_index(Availability.build(**columns, window=window), Availability.build(**columns,
+                                                                                window=10**6))
+    same_index(Spans.build(**columns, stream=log.stream, window=window,
+                           rows_at_once=rows_at_once),
+               Spans.build(**columns, stream=log.stream, window=10**6, rows_at_once=10**6))
+
+
+def test_indexes_of_the_sample_built_piecewise_equal_the_whole_build(sample_log):
+    columns = dict(user=sample_log.user, streamer=sample_log.streamer, start=sample_log.start,
+                   stop=sample_log.stop)
+    same_index(Availability.build(**columns, window=7), sample_log.availability)
+    same_index(Spans.build(**columns, stream=sample_log.stream, window=7, rows_at_once=999),
+               Spans.build(**columns, stream=sample_log.stream, window=10**6,
+                           rows_at_once=10**6))
