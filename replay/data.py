@@ -293,9 +293,10 @@ def _duplicates(user: np.ndarray, streamer: np.ndarray, start: np.ndarray, stop:
         * (int(start.max()) + 1) + start
     ordered = np.sort(key)
     repeated = distinct(ordered[1:][ordered[1:] == ordered[:-1]])
-    suspects = np.flatnonzero(positions(repeated, key) >= 0)
+    del ordered
     duplicate = np.zeros(len(user), dtype=bool)
-    if len(suspects):
+    if len(repeated):
+        suspects = np.flatnonzero(positions(repeated, key) >= 0)
         frame = pd.DataFrame({"key": key[suspects], "stop": stop[suspects],
                               "stream": stream[suspects]})
         duplicate[suspects] = frame.duplicated().to_numpy()
