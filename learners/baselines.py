@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from livereplay.contract import History, Learner, Step, grow, known, positions
+from livereplay.contract import History, Learner, SparseScores, Step, grow, known, positions
 
 
 class Random(Learner):
@@ -75,15 +75,14 @@ class _PersonalThenPopular(Learner):
     def personal(self, counts: np.ndarray, last_start: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray:
+    def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> SparseScores:
         history = self.history_
-        scores = np.tile(known(history.streamer_rows(), candidates), (len(users), 1))
         owner, streamer, counts, last = history.user_pairs(users)
         column = positions(candidates, streamer)
         live = column >= 0
-        scores[owner[live], column[live]] += (
-            self.personal(counts[live], last[live]) * float(history.n_rows + 1))
-        return scores
+        return SparseScores(known(history.streamer_rows(), candidates), owner[live],
+                            column[live], (self.personal(counts[live], last[live])
+                                           * float(history.n_rows + 1)), n_users=len(users))
 
 
 class Repeat(_PersonalThenPopular):

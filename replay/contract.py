@@ -27,8 +27,10 @@ What the arguments guarantee:
   past: it grows as steps are revealed, and the arrays its methods return are read-only
   views, valid until the next ``observe``; copy what must outlive that.
 - ``score`` returns floats of shape ``(len(users), len(candidates))``, or
-  ``(1, len(candidates))`` when every user gets the same scores; NaN is an error. Ranking is
-  pessimistic on ties (:mod:`livereplay.ranking`): equal scores do not help a target.
+  ``(1, len(candidates))`` when every user gets the same scores, or :class:`SparseScores`
+  (a row shared by every user plus a few per-user additions, ranked without forming users x
+  candidates); NaN is an error. Ranking is pessimistic on ties (:mod:`livereplay.ranking`):
+  equal scores do not help a target.
 
 A custom policy is a dozen lines:
 
@@ -57,7 +59,7 @@ import numpy as np
 from .arrays import positions
 from .history import History
 
-__all__ = ["Learner", "Rows", "Step", "History", "known", "grow", "positions"]
+__all__ = ["Learner", "Rows", "Step", "History", "SparseScores", "known", "grow", "positions"]
 
 
 class Rows(NamedTuple):
@@ -90,6 +92,40 @@ class Step:
     history: History
 
 
+@dataclass(frozen=True, eq=False)
+class SparseScores:
+    """Scores as one row shared by every user plus a few additions per user:
+    ``score[u, c] = shared[c] + values[i]`` where ``(rows[i], columns[i]) == (u, c)``, else
+    ``shared[c]``. For learners whose scores are a common part (popularity) plus a user's
+    own few channels: ranking reads them in O(events x log candidates), where a dense block
+    costs users x candidates, the dominant cost of a replay at the full release's scale.
+
+    shared  -- (C,) floats, one per candidate
+    rows    -- index into the scored ``users`` of each addition
+    columns -- index into the ``candidates`` of each addition; (row, column) pairs distinct
+    values  -- the additions
+    n_users -- number of users scored
+
+    >>> scores = SparseScores(np.array([1.0, 2.0]), np.array([1]), np.array([0]),
+    ...                       np.array([5.0]), n_users=2)
+    >>> scores.dense()
+    array([[1., 2.],
+           [6., 2.]])
+    """
+
+    shared: np.ndarray
+    rows: np.ndarray
+    columns: np.ndarray
+    values: np.ndarray
+    n_users: int
+
+    def dense(self) -> np.ndarray:
+        """The (n_users, C) block these scores stand for."""
+        block = np.tile(np.asarray(self.shared, np.float64), (self.n_users, 1))
+        block[self.rows, self.columns] += self.values
+        return block
+
+
 class Learner:
     """Base class of online learners (see the module for the contract).
 
@@ -112,7 +148,8 @@ class Learner:
         """Scores of ``candidates`` for each of ``users`` at step ``t``, higher is better.
 
         Returns a float array of shape ``(len(users), len(candidates))``, or
-        ``(1, len(candidates))`` when the scores are the same for every user.
+        ``(1, len(candidates))`` when the scores are the same for every user, or
+        :class:`SparseScores`.
         """
         raise NotImplementedError
 

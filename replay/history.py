@@ -6,8 +6,6 @@ written only when the row ends) and hold no reference to the log they come from.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .arrays import distinct, pair_keys, split_pair_keys, user_ranges
@@ -44,67 +42,73 @@ class _Column:
         return self._data[: self.size]
 
 
+RUN_RATIO = 2  # a run is merged into the one before it once at least 1/RUN_RATIO of its size
+
+
 class PairTable:
     """Per (user, streamer) pair: number of rows and last start, updated a step at a time.
 
-    Keys ``user << 32 | streamer`` live in a large sorted array plus a small sorted pending
-    array (merged into the large one when it outgrows ~sqrt of it), so that updating a step
-    and listing all pairs of a block of users are both a few vectorised searches.
+    Keys ``user << 32 | streamer`` are kept in sorted runs of decreasing size (a
+    log-structured merge): a step's pairs become a new run, and a run is merged into the one
+    before it once it is at least half its size, so a pair is merged O(log n) times in all,
+    never the whole table at a step. A pair may sit in several runs; reads add up its counts
+    and take its latest start. Listing all pairs of a block of users is a few vectorised
+    searches per run.
     """
 
-    _MIN_PENDING = 16384
-
     def __init__(self) -> None:
-        empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32))
-        self._main = empty
-        self._pending = empty
+        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def __len__(self) -> int:
-        return len(self._main[0]) + len(self._pending[0])
-
-    @staticmethod
-    def _find(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pos = np.searchsorted(keys, wanted)
-        found = pos < len(keys)
-        found[found] = keys[pos[found]] == wanted[found]
-        return pos, found
+        """Distinct pairs (merges the runs' keys: O(n))."""
+        return len(distinct(np.concatenate([np.empty(0, np.int64)]
+                                           + [keys for keys, _, _ in self._runs])))
 
     def add(self, users: np.ndarray, streamers: np.ndarray, step: int) -> None:
         """Count rows (users[i], streamers[i]) that started at ``step``."""
+        if len(users) == 0:
+            return
         keys, counts = distinct(pair_keys(users, streamers), counts=True)
-        for table in (self._main, self._pending):
-            pos, found = self._find(table[0], keys)
-            table[1][pos[found]] += counts[found]
-            table[2][pos[found]] = step
-            keys, counts = keys[~found], counts[~found]
-        if len(keys):
-            old_keys, old_counts, old_last = self._pending
-            at = np.searchsorted(old_keys, keys)
-            self._pending = (np.insert(old_keys, at, keys), np.insert(old_counts, at, counts),
-                             np.insert(old_last, at, np.int32(step)))
-            if len(self._pending[0]) > max(self._MIN_PENDING, 16 * math.isqrt(len(self._main[0]))):
-                at = np.searchsorted(self._main[0], self._pending[0])
-                self._main = tuple(np.insert(m, at, p) for m, p in zip(self._main, self._pending))
-                self._pending = tuple(p[:0] for p in self._pending)
+        self._runs.append((keys, counts.astype(np.int64), np.full(len(keys), step, np.int32)))
+        while len(self._runs) > 1 and RUN_RATIO * len(self._runs[-1][0]) >= len(self._runs[-2][0]):
+            newer = self._runs.pop()
+            self._runs[-1] = _combined(*(np.concatenate(parts)
+                                         for parts in zip(self._runs[-1], newer)))
 
     def get(self, users: np.ndarray, streamers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(count, last start) of each pair; (0, -1) for pairs never seen."""
         keys = pair_keys(users, streamers)
         count = np.zeros(len(keys), np.int64)
         last = np.full(len(keys), -1, np.int32)
-        for table in (self._main, self._pending):
-            pos, found = self._find(table[0], keys)
-            count[found] = table[1][pos[found]]
-            last[found] = table[2][pos[found]]
+        for run_keys, run_counts, run_last in self._runs:
+            pos = np.minimum(np.searchsorted(run_keys, keys), len(run_keys) - 1)
+            found = run_keys[pos] == keys
+            count[found] += run_counts[pos[found]]
+            last[found] = np.maximum(last[found], run_last[pos[found]])
         return count, last
 
     def of_users(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Every pair of the given users: (index into ``users``, streamer, count, last start)."""
-        parts = []
-        for keys, counts, last in (self._main, self._pending):
-            owner, pos = user_ranges(keys, users)
-            parts.append((owner, split_pair_keys(keys[pos])[1], counts[pos], last[pos]))
-        return tuple(np.concatenate(p) for p in zip(*parts))  # type: ignore[return-value]
+        """Every pair of the given users: (index into ``users``, streamer, count, last start),
+        sorted by index, then streamer."""
+        parts = [(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32))]
+        for run_keys, run_counts, run_last in self._runs:
+            owner, pos = user_ranges(run_keys, users)
+            parts.append((pair_keys(owner, run_keys[pos] & 0xFFFFFFFF), run_counts[pos],
+                          run_last[pos]))
+        keys, counts, last = _combined(*(np.concatenate(p) for p in zip(*parts)))
+        owner, streamer = split_pair_keys(keys)
+        return owner.astype(np.int64), streamer, counts, last
+
+
+def _combined(keys: np.ndarray, counts: np.ndarray,
+              last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Records of pairs sorted by key, with the records of one key made one (counts added,
+    latest start kept)."""
+    order = np.argsort(keys, kind="stable")  # runs of sorted keys: merged in linear time
+    keys = keys[order]
+    first = np.flatnonzero(np.r_[len(keys) > 0, keys[1:] != keys[:-1]])
+    return (keys[first], np.add.reduceat(counts[order], first) if len(first) else counts[:0],
+            np.maximum.reduceat(last[order], first) if len(first) else last[:0])
 
 
 class History:

@@ -18,16 +18,40 @@ from typing import Iterator
 
 import numpy as np
 
-from .arrays import distinct
-from .contract import Learner
+from .arrays import distinct, expand_ranges, positions
+from .contract import Learner, SparseScores
 from .errors import LearnerError
 
 SCORE_BUDGET = 1 << 22  # scores held at once (users x candidates), 32 MB of float64
 
 
-def checked_scores(scores: object, n_users: int, n_candidates: int, where: str) -> np.ndarray:
-    """A learner's scores as a float array of shape (n_users or 1, n_candidates), or a
-    :class:`LearnerError` saying ``where`` they went wrong."""
+Scores = np.ndarray | SparseScores
+
+
+def checked_scores(scores: object, n_users: int, n_candidates: int, where: str) -> Scores:
+    """A learner's scores as a float array of shape (n_users or 1, n_candidates), or as
+    checked :class:`SparseScores`; else a :class:`LearnerError` saying ``where`` they went
+    wrong."""
+    if isinstance(scores, SparseScores):
+        rows, columns = np.asarray(scores.rows, np.int64), np.asarray(scores.columns, np.int64)
+        checked = SparseScores(checked_scores(np.asarray(scores.shared)[None, :], 1,
+                                              n_candidates, where)[0],
+                               rows, columns, np.asarray(scores.values, np.float64), n_users)
+        if not len(rows) == len(columns) == len(checked.values) or scores.n_users != n_users:
+            raise LearnerError(f"{where}: score() returned SparseScores of {scores.n_users} "
+                               f"users with {len(rows)} rows, {len(columns)} columns and "
+                               f"{len(checked.values)} values; expected {n_users} users and "
+                               "one row and column per value")
+        if len(rows) and (rows.min() < 0 or rows.max() >= n_users or columns.min() < 0
+                          or columns.max() >= n_candidates):
+            raise LearnerError(f"{where}: score() returned SparseScores indexing outside "
+                               f"({n_users}, {n_candidates})")
+        if np.isnan(checked.values).any():
+            raise LearnerError(f"{where}: score() returned NaN")
+        if len(distinct(rows * n_candidates + columns)) != len(rows):
+            raise LearnerError(f"{where}: score() returned SparseScores with a repeated "
+                               "(row, column) pair")
+        return checked
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 2 or scores.shape[1] != n_candidates or scores.shape[0] not in (1, n_users):
         raise LearnerError(f"{where}: score() returned shape {scores.shape}, expected "
@@ -38,7 +62,7 @@ def checked_scores(scores: object, n_users: int, n_candidates: int, where: str) 
 
 
 def scores_in_chunks(learner: Learner, users: np.ndarray, candidates: np.ndarray, t: int,
-                     score_budget: int = SCORE_BUDGET) -> Iterator[tuple[int, int, np.ndarray]]:
+                     score_budget: int = SCORE_BUDGET) -> Iterator[tuple[int, int, Scores]]:
     """``(lo, hi, scores)`` for consecutive blocks ``users[lo:hi]``, each scored at step ``t``
     with at most ``score_budget`` entries; a learner that returns one shared row of scores
     serves every remaining user at once (``hi = len(users)``, ``scores`` of shape (1, C))."""
@@ -48,18 +72,18 @@ def scores_in_chunks(learner: Learner, users: np.ndarray, candidates: np.ndarray
         hi = min(len(users), lo + chunk)
         scores = checked_scores(learner.score(users[lo:hi], candidates, t), hi - lo,
                                 len(candidates), f"step {t}")
-        if scores.shape[0] == 1:
+        if not isinstance(scores, SparseScores) and scores.shape[0] == 1:
             hi = len(users)
         yield lo, hi, scores
         lo = hi
 
 
-def rank_events(scores: np.ndarray, event_rows: np.ndarray,
+def rank_events(scores: Scores, event_rows: np.ndarray,
                 targets: tuple[np.ndarray, np.ndarray],
                 uncounted: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Pessimistic rank of each event's best-scored target among its counted candidates.
 
-    scores     -- (n, C) scores, or (1, C) when shared by every event
+    scores     -- (n, C) scores, (1, C) when shared by every event, or :class:`SparseScores`
     event_rows -- the row of ``scores`` of each event (length E)
     targets    -- (event, column) pairs; an event's reference score is the best of its
                   targets' scores, and an event with no target is a miss (rank inf)
@@ -67,19 +91,43 @@ def rank_events(scores: np.ndarray, event_rows: np.ndarray,
                   any candidates excluded for it (pairs may repeat)
 
     rank[e] = #{c : s[e, c] >= ref[e]} - #{c uncounted for e : s[e, c] >= ref[e]}
+
+    Shared and sparse scores count the candidates at or above each reference with one sort
+    of the shared row; sparse ones then correct the count over the event's own additions.
     """
-    n_events, n_candidates = len(event_rows), scores.shape[1]
-    shared = scores.shape[0] == 1
+    n_events = len(event_rows)
+    sparse = isinstance(scores, SparseScores)
+    shared = sparse or scores.shape[0] == 1
+    row = scores.shared if sparse else scores[0]
+    n_candidates = len(row)
+    if sparse:  # additions sorted by (row, column), found by key
+        added = np.asarray(scores.rows, np.int64) * n_candidates + scores.columns
+        order = np.argsort(added)
+        added, values = added[order], scores.values[order]
 
     def score_of(events: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        return scores[0 if shared else event_rows[events], columns]
+        if not shared:
+            return scores[event_rows[events], columns]
+        score = row[columns]
+        if sparse:
+            at = positions(added, event_rows[events] * np.int64(n_candidates) + columns)
+            hit = at >= 0
+            score[hit] += values[at[hit]]
+        return score
 
     target_event, target_col = targets
     reference = np.full(n_events, -np.inf)
     np.maximum.at(reference, target_event, score_of(target_event, target_col))
     if shared:
-        ordered = np.sort(scores[0])
-        at_least = n_candidates - np.searchsorted(ordered, reference, side="left")
+        at_least = n_candidates - np.searchsorted(np.sort(row), reference, side="left")
+        if sparse:  # the event's additions moved its candidates across the reference
+            first = np.searchsorted(added, event_rows * np.int64(n_candidates))
+            event, entry = expand_ranges(first, np.searchsorted(
+                added, (event_rows + np.int64(1)) * n_candidates))
+            base = row[added[entry] % n_candidates]
+            moved = ((base + values[entry] >= reference[event]).astype(np.int64)
+                     - (base >= reference[event]))
+            at_least = at_least + np.bincount(event, weights=moved, minlength=n_events)
     else:
         at_least = (scores[event_rows] >= reference[:, None]).sum(axis=1)
     keys = distinct(np.asarray(uncounted[0], np.int64) * n_candidates + uncounted[1])
@@ -119,7 +167,7 @@ def rank_by_chunks(learner: Learner, t: int, users: np.ndarray, candidates: np.n
     return ranks
 
 
-def top_k(scores: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+def top_k(scores: Scores, k: int, rng: np.random.Generator) -> np.ndarray:
     """Columns of the ``k`` highest scores of each row, best first.
 
     Ties are broken uniformly at random with ``rng`` (seeded by the caller), so a slate is
@@ -128,6 +176,8 @@ def top_k(scores: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     >>> top_k(np.array([[0.1, 0.9, 0.5], [1.0, 1.0, 0.0]]), 2, np.random.default_rng(0))[0]
     array([1, 2])
     """
+    if isinstance(scores, SparseScores):
+        scores = scores.dense()
     n_columns = scores.shape[1]
     k = min(k, n_columns)
     tiebreak = rng.random(scores.shape)

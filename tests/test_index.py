@@ -38,7 +38,6 @@ def test_availability_of_the_real_sample(sample_log):
                                  max_size=25), min_size=1, max_size=30))
 def test_pair_table_counts_like_a_dictionary(batches):
     table = PairTable()
-    table._MIN_PENDING = 4  # force merges into the large array
     counts, last = Counter(), {}
     for step, batch in enumerate(batches):
         if batch:

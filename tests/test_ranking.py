@@ -1,10 +1,16 @@
-"""Top-k slates: the k best scores, best first, ties broken at random but reproducibly."""
+"""Top-k slates: the k best scores, best first, ties broken at random but reproducibly;
+sparse scores ranked exactly as their dense block."""
+import re
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from livereplay.ranking import top_k
+from livereplay.contract import SparseScores
+from livereplay.errors import LearnerError
+from livereplay.ranking import checked_scores, rank_events, top_k
 
 
 @settings(max_examples=150, deadline=None)
@@ -29,3 +35,53 @@ def test_ties_are_broken_at_random_not_by_position():
     shown = top_k(constant, 1, np.random.default_rng(0))[:, 0]
     counts = np.bincount(shown, minlength=50)
     assert counts.min() > 10 and counts.max() < 80  # about 40 each, every column shown
+
+
+@st.composite
+def sparse_scores(draw):
+    """SparseScores with integer-valued floats (so that ties are frequent) and the events,
+    targets and uncounted pairs of a ranking over them."""
+    n_users, n_candidates = draw(st.integers(1, 5)), draw(st.integers(1, 9))
+    value = st.integers(-3, 3).map(float)
+    shared = np.array(draw(st.lists(value, min_size=n_candidates, max_size=n_candidates)))
+    cells = draw(st.sets(st.tuples(st.integers(0, n_users - 1),
+                                   st.integers(0, n_candidates - 1)), max_size=12))
+    cells = draw(st.permutations(sorted(cells)))  # in any order
+    rows = np.array([row for row, _ in cells], np.int64)
+    columns = np.array([column for _, column in cells], np.int64)
+    values = np.array(draw(st.lists(value, min_size=len(rows), max_size=len(rows))))
+    scores = SparseScores(shared, rows, columns, values, n_users=n_users)
+    n_events = draw(st.integers(1, 8))
+    event_rows = np.array(draw(st.lists(st.integers(0, n_users - 1), min_size=n_events,
+                                        max_size=n_events)))
+    pairs = st.lists(st.tuples(st.integers(0, n_events - 1), st.integers(0, n_candidates - 1)),
+                     max_size=10)
+
+    def arrays_of(found):
+        return tuple(np.array(x, np.int64) for x in zip(*found)) if found else \
+            (np.empty(0, np.int64), np.empty(0, np.int64))
+
+    return scores, event_rows, arrays_of(draw(pairs)), arrays_of(draw(pairs))
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=sparse_scores())
+def test_sparse_scores_rank_exactly_as_their_dense_block(case):
+    scores, event_rows, targets, uncounted = case
+    checked = checked_scores(scores, scores.n_users, len(scores.shared), "test")
+    np.testing.assert_array_equal(rank_events(checked, event_rows, targets, uncounted),
+                                  rank_events(scores.dense(), event_rows, targets, uncounted))
+
+
+@pytest.mark.parametrize("rows,columns,values,n_users,message", [
+    ([0, 0], [1, 1], [1.0, 2.0], 2, "repeated (row, column)"),
+    ([2], [0], [1.0], 2, "indexing outside (2, 3)"),
+    ([0], [0], [np.nan], 2, "NaN"),
+    ([0], [0], [1.0, 2.0], 2, "one row and column per value"),
+    ([0], [0], [1.0], 3, "expected 2 users"),
+])
+def test_bad_sparse_scores_are_one_line_errors(rows, columns, values, n_users, message):
+    scores = SparseScores(np.zeros(3), np.array(rows), np.array(columns), np.array(values),
+                          n_users=n_users)
+    with pytest.raises(LearnerError, match=re.escape(message)):
+        checked_scores(scores, 2, 3, "step 7")
