@@ -120,10 +120,14 @@ class SparseScores:
     n_users: int
 
     def dense(self) -> np.ndarray:
-        """The (n_users, C) block these scores stand for."""
+        """The (n_users, C) block these scores stand for (also what ``np.asarray`` gives)."""
         block = np.tile(np.asarray(self.shared, np.float64), (self.n_users, 1))
         block[self.rows, self.columns] += self.values
         return block
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        block = self.dense()
+        return block if dtype is None else block.astype(dtype)
 
 
 class Learner:

@@ -176,8 +176,7 @@ def top_k(scores: Scores, k: int, rng: np.random.Generator) -> np.ndarray:
     >>> top_k(np.array([[0.1, 0.9, 0.5], [1.0, 1.0, 0.0]]), 2, np.random.default_rng(0))[0]
     array([1, 2])
     """
-    if isinstance(scores, SparseScores):
-        scores = scores.dense()
+    scores = np.asarray(scores)  # a dense block, from SparseScores too
     n_columns = scores.shape[1]
     k = min(k, n_columns)
     tiebreak = rng.random(scores.shape)
