@@ -14,7 +14,8 @@ from typing import Any
 _HOMES = {"log_stats": "calibration", "ClosedLoopReport": "closed_loop",
           "LearnerSlate": "closed_loop", "run_closed_loop": "closed_loop", "PRESETS": "presets",
           "SimParams": "presets", "parse_overrides": "presets", "preset": "presets",
-          "Platform": "world", "SimulatedLog": "world", "simulate": "world"}
+          "LogSummary": "world", "Platform": "world", "SimulatedLog": "world",
+          "simulate": "world", "simulate_to_csv": "world"}
 
 __all__ = sorted(_HOMES)
 

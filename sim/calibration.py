@@ -33,8 +33,10 @@ REAL_100K: dict[str, float] = {
     "single_viewer_share": 0.551,
     "top1_pair_share": 0.525,
 }
-# Allowed relative error of a preset calibrated on REAL_100K.
-TOLERANCE: dict[str, float] = {name: 0.10 for name in REAL_100K} | {"median_rows_per_user": 0.20}
+# The full release, as published (rounded): only its size is known here.
+REAL_FULL: dict[str, float] = {"rows": 124_000_000, "users": 15_500_000, "streamers": 465_000}
+# Counts that shrink with the log when users and channels are scaled; the rest are shares.
+SIZES = ("rows", "users", "streamers")
 
 SCALARS = {
     "rows": "rows",
@@ -48,6 +50,8 @@ SCALARS = {
     "simultaneous_share": "rows starting while watching",
     "contiguous_share": "rows starting as another stops",
 }
+# Allowed relative error of a preset calibrated on real figures.
+TOLERANCE: dict[str, float] = {name: 0.10 for name in SCALARS} | {"median_rows_per_user": 0.20}
 DISTRIBUTIONS = {
     "interval": "interval length",
     "rows_per_user": "rows per user",
@@ -137,12 +141,17 @@ def comparison_rows(real: LogStats, sim: LogStats) -> list[tuple[str, str, str, 
     return rows
 
 
-def calibration_rows(sim: LogStats, real: dict[str, float] = REAL_100K
-                     ) -> list[tuple[str, str, str, str, str]]:
-    """(statistic, real, simulated, relative error, within tolerance?) for the REAL_100K figures."""
+def calibration_rows(sim: LogStats | dict[str, float], real: dict[str, float] = REAL_100K,
+                     scale: float = 1.0) -> list[tuple[str, str, str, str, str]]:
+    """(statistic, real, simulated, relative error, within tolerance?) for the ``real``
+    figures (REAL_100K or REAL_FULL) that ``sim`` has (its statistics, or some scalars),
+    the SIZES taken at ``scale`` to compare a preset run at that scale."""
+    scalars = sim.scalars if isinstance(sim, LogStats) else sim
     rows = []
     for name, target in real.items():
-        value = sim.scalars[name]
+        if name not in scalars:
+            continue
+        value, target = scalars[name], round(target * scale) if name in SIZES else target
         error = abs(value - target) / abs(target)
         rows.append((SCALARS[name], _number(target), _number(value), f"{error:.3f}",
                      "ok" if error <= TOLERANCE[name] else f"OFF (>{TOLERANCE[name]:.0%})"))

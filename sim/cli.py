@@ -26,9 +26,15 @@ parameters (override any with --set NAME=VALUE, repeatable; lists as comma-separ
   {names}
 see `--list-params` for a preset's values, and sim/presets.py for what each means.
 
+Without --policy, --out writes the log as the simulation goes: memory holds the world (users, channels, the
+pairs watched), never the log, so the twitch-full preset (124M rows, a 4 GB file) needs about
+4 GB. --scale F keeps a fraction F of the preset's users and channels (after --set) and
+every law: a log about F times as large, with the same rows per user and viewers per channel.
+
 examples:
   livereplay simulate --preset small --seed 1 --out small.csv
   livereplay simulate --preset twitch-100k --seed 0 --set n_users=20000 --out sim.csv
+  livereplay simulate --preset twitch-full --scale 0.1 --seed 0 --out full-0.1.csv
   livereplay simulate --preset small --policy random --policy pop --policy repeat
 """
 
@@ -39,7 +45,11 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG.format(names=", ".join(f.name for f in fields(SimParams)))
     parser.add_argument("--preset", default="small", choices=sorted(PRESETS),
                         help="tiny (seconds, tests), small (a quick demo), twitch-100k "
-                             "(the scale of the real 100k file); default small")
+                             "(the scale of the real 100k file), twitch-full (the scale of "
+                             "the full release: 15.5M users, 124M rows); default small")
+    parser.add_argument("--scale", type=float, default=1.0, metavar="F",
+                        help="keep a fraction 0 < F <= 1 of the preset's users and streamers "
+                             "(default 1)")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")
     parser.add_argument("--out", metavar="FILE",
                         help="write the log here (headerless user,stream,streamer,start,stop)")
@@ -49,7 +59,8 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run this learner in closed loop (repeatable to compare; "
                              "'none' for no recommendations); the slate size is slate_size")
     parser.add_argument("--list-params", action="store_true",
-                        help="print the preset's parameters (after --set) and exit")
+                        help="print the preset's parameters (after --set and --scale) "
+                             "and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -58,7 +69,7 @@ def run_simulate(args: argparse.Namespace,
     """Run ``livereplay simulate``; returns the exit status (bad arguments raise ReplayError).
     ``make_learner(name, seed=...)`` builds the ``--policy`` learners (the command line passes
     the learner registry)."""
-    params = preset(args.preset, **parse_overrides(args.set))
+    params = preset(args.preset, **parse_overrides(args.set)).scaled(args.scale)
     if args.list_params:
         for name, value in params.as_dict().items():
             print(f"{name} = {','.join(map(str, value)) if isinstance(value, tuple) else value}")
@@ -74,9 +85,10 @@ def run_simulate(args: argparse.Namespace,
                           "a learner in closed loop)")
     from .calibration import format_table
     from .closed_loop import ClosedLoopReport, run_closed_loop
-    from .world import simulate
+    from .world import simulate_to_csv
 
     progress = not args.quiet and sys.stderr.isatty()
+    began = time.perf_counter()
     if args.policy:
         reports = []
         for policy in args.policy:
@@ -90,17 +102,14 @@ def run_simulate(args: argparse.Namespace,
                                                 progress=progress)
             reports.append(report.row())
         print(format_table(ClosedLoopReport.HEADER, reports))
+        if args.out:
+            simulated.write_csv(args.out)
+            summary = simulated.summary()
     else:
-        began = time.perf_counter()
-        simulated = simulate(params, args.seed, progress=progress)
-    if args.out:
-        simulated.write_csv(args.out)
-        if not args.quiet:
-            summary = (f"{len(simulated.user):,} rows, {simulated.n_sessions:,} sessions, "
-                       f"{params.n_steps} steps")
-            if not args.policy:
-                summary += f", {time.perf_counter() - began:.1f} s"
-            print(f"wrote {args.out}: {summary}", file=sys.stderr)
+        summary = simulate_to_csv(params, args.out, args.seed, progress=progress)
+    if args.out and not args.quiet:
+        print(f"wrote {args.out}: {summary}, {params.n_steps} steps, "
+              f"{time.perf_counter() - began:.1f} s", file=sys.stderr)
     return 0
 
 

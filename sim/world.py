@@ -22,8 +22,14 @@ hoppers come back to the audience exactly then) -- and every decision inside a c
 handful of numpy operations over its members: Poisson arrivals drawn as one superposition,
 choices among live channels by sampling a few candidates in proportion to popularity and
 weighing them with low-dimensional taste vectors (never a users x channels matrix), and
-favourites kept as (user, channel) counts in a sorted pair table. A step costs the same
-whatever the number of users, about a millisecond, plus the per-cohort process overhead.
+favourites kept as (channel, count) pairs in a block per user (:mod:`livereplay.sim.favourites`).
+A step costs in proportion to the rows it starts, whatever the number of users and channels
+(3 ms at the 100k file's scale, 60 ms at the full release's), plus the per-cohort overhead.
+
+Rows go to a sink as they start, a step at a time, in the order of the log: kept in memory
+(:func:`simulate`) or written to CSV in batches (:func:`simulate_to_csv`, what ``livereplay
+simulate --out`` does), so memory holds the world -- users, channels, distinct pairs --
+and never the log: the full release's scale (124M rows) is written on a modest machine.
 
 Within a step the audience lets everything else due at that step happen first (a zero-length
 timeout: SimPy runs events of equal time in the order they were scheduled), so it sees the
@@ -52,8 +58,8 @@ import simpy
 from tqdm.auto import tqdm
 
 from livereplay.data import COLUMNS, STEPS_PER_DAY, Log
-from livereplay.history import PairTable
 
+from .favourites import Favourites
 from .population import Broadcasts, Streamers, Users
 from .presets import SimParams
 
@@ -110,6 +116,20 @@ class Channels:
         return LiveChannels(ids, np.cumsum(popularity[ids]))
 
 
+@dataclass(frozen=True)
+class LogSummary:
+    """The size of a simulated log: rows, the distinct users and streamers in it, sessions."""
+
+    n_rows: int
+    n_users: int
+    n_streamers: int
+    n_sessions: int
+
+    def __str__(self) -> str:
+        return (f"{self.n_rows:,} rows, {self.n_users:,} users, {self.n_streamers:,} streamers, "
+                f"{self.n_sessions:,} sessions")
+
+
 @dataclass(frozen=True, eq=False)
 class SimulatedLog:
     """A simulated log: the five columns of the data model (users and streamers as integer
@@ -135,36 +155,99 @@ class SimulatedLog:
                                 source=f"<simulated seed={self.seed}>")
 
     def table(self) -> pa.Table:
-        return pa.table(dict(zip(COLUMNS, (self.user, self.stream, self.streamer,
-                                           self.start, self.stop))))
+        return pa.table({name: getattr(self, name) for name in COLUMNS})
 
     def write_csv(self, path: str | Path) -> None:
         """Write the original headerless layout ``user,stream,streamer,start,stop``."""
-        pacsv.write_csv(self.table(), str(path), pacsv.WriteOptions(include_header=False))
+        pacsv.write_csv(self.table(), str(path), _CSV_OPTIONS)
+
+    def summary(self) -> LogSummary:
+        """Rows, distinct users and streamers, sessions: what ``livereplay simulate`` reports."""
+        return LogSummary(len(self.user), len(np.unique(self.user)),
+                          len(np.unique(self.streamer)), self.n_sessions)
+
+
+# Every row column in the order the platform hands them, with its dtype; the first five
+# are the log's (COLUMNS).
+_DTYPES = {"user": np.int32, "stream": np.int64, "streamer": np.int32, "start": np.int32,
+           "stop": np.int32, "session": np.int64, "new": np.bool_}
+_CSV_OPTIONS = pacsv.WriteOptions(include_header=False)
+
+
+class RowSink(Protocol):
+    """Where the platform hands the rows that start at each step, once per step, in time
+    order. ``details``: whether it keeps the session and new-channel columns (if not,
+    ``new`` is passed as None and not computed)."""
+
+    details: bool
+
+    def append(self, user: np.ndarray, stream: np.ndarray, streamer: np.ndarray,
+               start: np.ndarray, stop: np.ndarray, session: np.ndarray,
+               new: np.ndarray | None) -> None:
+        """The rows that started at one step."""
 
 
 class _Rows:
-    """Rows appended step by step, joined once at the end."""
+    """Rows kept in memory as they come, joined on demand."""
 
-    names = ("user", "stream", "streamer", "start", "stop", "session", "new")
+    details = True
 
     def __init__(self) -> None:
+        self.names = tuple(_DTYPES) if self.details else COLUMNS
         self.parts: list[tuple[np.ndarray, ...]] = []
 
     def append(self, *columns: np.ndarray) -> None:
-        self.parts.append(columns)
+        self.parts.append(columns[: len(self.names)])
 
     def columns(self) -> dict[str, np.ndarray]:
-        dtypes = (np.int32, np.int64, np.int32, np.int32, np.int32, np.int64, bool)
-        return {name: np.concatenate([np.empty(0, dtype)] + [p[i] for p in self.parts]).astype(dtype)
-                for i, (name, dtype) in enumerate(zip(self.names, dtypes))}
+        """The columns kept (``names``), joined."""
+        return {name: np.concatenate([np.empty(0, _DTYPES[name])]
+                                     + [p[i] for p in self.parts]).astype(_DTYPES[name])
+                for i, name in enumerate(self.names)}
+
+
+class _CsvRows(_Rows):
+    """Rows written to a headerless CSV file as they come, a batch of at least ``batch_rows``
+    rows at a time, so that memory holds one batch however long the log; the bytes are those
+    of :meth:`SimulatedLog.write_csv`, since the rows come in file order. Counts the rows and
+    marks the users and streamers seen."""
+
+    details = False
+
+    def __init__(self, path: Path, params: SimParams, batch_rows: int) -> None:
+        super().__init__()
+        self.batch_rows = batch_rows
+        self.n_rows = self.n_buffered = 0
+        self.users_seen = np.zeros(params.n_users, bool)
+        self.streamers_seen = np.zeros(params.n_streamers, bool)
+        schema = pa.schema([(name, pa.from_numpy_dtype(_DTYPES[name])) for name in COLUMNS])
+        self.writer = pacsv.CSVWriter(str(path), schema, write_options=_CSV_OPTIONS)
+
+    def append(self, *columns: np.ndarray) -> None:
+        super().append(*columns)
+        self.n_buffered += len(columns[0])
+        if self.n_buffered >= self.batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        columns = self.columns()
+        self.writer.write_table(pa.table(columns))
+        self.users_seen[columns["user"]] = True
+        self.streamers_seen[columns["streamer"]] = True
+        self.n_rows += self.n_buffered
+        self.parts, self.n_buffered = [], 0
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
 
 
 class Platform:
-    """The simulated platform. Build it with parameters, a seed and optionally a slate
-    (closed loop), then :meth:`run` it once."""
+    """The simulated platform. Build it with parameters, a seed, optionally a slate (closed
+    loop) and where the rows go (default: kept in memory), then :meth:`run` it once."""
 
-    def __init__(self, params: SimParams, seed: int = 0, slate: Slate | None = None) -> None:
+    def __init__(self, params: SimParams, seed: int = 0, slate: Slate | None = None,
+                 rows: RowSink | None = None) -> None:
         self.params = params
         self.seed = seed
         self.slate = slate
@@ -175,10 +258,10 @@ class Platform:
         self.streamers = Streamers(params, population)
         self.users = Users(params, population)
         self.channels = Channels(params.n_streamers)
-        self.favourites = PairTable()
+        self.favourites = Favourites(params.n_users)
         self.busy_until = np.zeros(params.n_users, np.int64)
         self.hoppers: list[Viewers] = []
-        self.rows = _Rows()
+        self.rows = _Rows() if rows is None else rows
         self.n_sessions = self.n_shown = self.n_accepted = 0
         self.env = simpy.Environment()
 
@@ -243,10 +326,10 @@ class Platform:
         streamer = np.concatenate([channel, second_channel])
         length = self.users.watch_lengths(len(user), rng)
         stop = np.minimum(t + length, self.channels.live_until[streamer])
-        new = self.favourites.get(user, streamer)[0] == 0
+        new = self.favourites.counts(user, streamer) == 0 if self.rows.details else None
         self.rows.append(user, self.channels.stream[streamer], streamer, np.full(len(user), t),
                          stop, np.concatenate([viewers.session, viewers.session[second]]), new)
-        self.favourites.add(user, streamer, t)
+        self.favourites.add(user, streamer)
         np.maximum.at(self.busy_until, user, stop)
         first = stop[: len(channel)]
         for end in np.unique(first):  # second channels end without hopping on
@@ -273,7 +356,7 @@ class Platform:
     def live_favourite(self, t: int, users: np.ndarray, exclude: np.ndarray) -> np.ndarray:
         """For each user, a live channel watched before, drawn in proportion to past rows
         (-1 where none is live)."""
-        owner, streamer, count, _ = self.favourites.of_users(users)
+        owner, streamer, count = self.favourites.of_users(users)
         ok = (self.channels.live_until[streamer] > t) & (streamer != exclude[owner])
         owner, streamer = owner[ok], streamer[ok]
         key = np.log(count[ok]) + self.rng_choices.gumbel(size=len(owner))
@@ -315,7 +398,7 @@ class Platform:
         """
         p = self.params
         shown = np.asarray(self.slate.recommend(users, live.ids, t), np.int64)  # type: ignore[union-attr]
-        familiarity = self.favourites.get(np.repeat(users, shown.shape[1]), shown.ravel())[0]
+        familiarity = self.favourites.counts(np.repeat(users, shown.shape[1]), shown.ravel())
         utility = (p.accept_taste * self.taste(users, shown)
                    + p.accept_popularity * np.log(self.streamers.popularity[shown])
                    + p.accept_familiarity * np.log1p(familiarity.reshape(shown.shape)))
@@ -326,19 +409,42 @@ class Platform:
         return np.where(choice > 0, shown[np.arange(len(users)), choice - 1], -1)
 
     # --- running --------------------------------------------------------------------------
-    def run(self, *, progress: bool = False) -> SimulatedLog:
-        """Simulate ``params.n_steps`` steps and return the log."""
+    def run(self, *, progress: bool = False) -> None:
+        """Simulate ``params.n_steps`` steps, handing the rows to the sink step by step."""
         with tqdm(total=self.params.n_steps, disable=not progress, unit="step",
                   desc="simulating") as bar:
             self.env.process(self.broadcasting())
             self.env.process(self.audience(bar))
             self.env.run(until=self.params.n_steps)
-        return SimulatedLog(**self.rows.columns(), n_sessions=self.n_sessions,
-                            n_shown=self.n_shown, n_accepted=self.n_accepted,
-                            params=self.params, seed=self.seed)
 
 
 def simulate(params: SimParams, seed: int = 0, *, progress: bool = False,
              slate: Slate | None = None) -> SimulatedLog:
-    """Simulate a platform with ``params`` from ``seed``: same seed, same log."""
-    return Platform(params, seed, slate).run(progress=progress)
+    """Simulate a platform with ``params`` from ``seed``, in memory: same seed, same log."""
+    rows = _Rows()
+    platform = Platform(params, seed, slate, rows)
+    platform.run(progress=progress)
+    return SimulatedLog(**rows.columns(), n_sessions=platform.n_sessions,
+                        n_shown=platform.n_shown, n_accepted=platform.n_accepted,
+                        params=params, seed=seed)
+
+
+def simulate_to_csv(params: SimParams, path: str | Path, seed: int = 0, *,
+                    progress: bool = False, batch_rows: int = 1 << 20) -> LogSummary:
+    """Simulate as :func:`simulate` does and write the log to ``path`` as it goes -- the
+    bytes ``simulate(params, seed).write_csv(path)`` would write -- holding only a batch of
+    about ``batch_rows`` rows, for logs too large to keep in memory. The file is written
+    under a temporary name and renamed when complete, so a failed run leaves no partial log.
+    """
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        rows = _CsvRows(partial, params, batch_rows)
+        platform = Platform(params, seed, rows=rows)
+        platform.run(progress=progress)
+        rows.close()
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return LogSummary(rows.n_rows, int(rows.users_seen.sum()), int(rows.streamers_seen.sum()),
+                      platform.n_sessions)

@@ -1,8 +1,9 @@
 """The simulator on the tiny preset: determinism, the data model, plausible marginals, the
-closed loop, and the command-line entry points."""
+closed loop, scaling, writing as it goes, and the command-line entry points."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,9 +15,11 @@ from livereplay.errors import ReplayError
 from livereplay.sim.calibration import comparison_rows, ks_distance, log_stats
 from livereplay.sim.cli import add_simulate_arguments, print_comparison, run_simulate
 from livereplay.learners.registry import make_learner
+from livereplay.history import PairTable
 from livereplay.sim.closed_loop import run_closed_loop
+from livereplay.sim.favourites import Favourites
 from livereplay.sim.presets import PRESETS, parse_overrides, preset
-from livereplay.sim.world import SimulatedLog, simulate
+from livereplay.sim.world import Platform, SimulatedLog, simulate, simulate_to_csv
 
 
 def cli(*argv: str) -> int:
@@ -53,6 +56,53 @@ def test_same_seed_same_bytes_other_seed_other_log(tmp_path):
     a, b, c = (p.read_bytes() for p in paths)
     assert a == b
     assert a != c
+
+
+@pytest.mark.parametrize("name, batch_rows", [("tiny", 1), ("tiny", 1 << 20), ("small", 997)])
+def test_writing_as_it_goes_gives_the_bytes_of_the_log_in_memory(tmp_path, name, batch_rows):
+    params = preset(name, n_steps=4 * STEPS_PER_DAY).scaled(0.5)
+    in_memory = simulate(params, seed=2)
+    in_memory.write_csv(tmp_path / "memory.csv")
+    summary = simulate_to_csv(params, tmp_path / "streamed.csv", seed=2, batch_rows=batch_rows)
+    assert (tmp_path / "streamed.csv").read_bytes() == (tmp_path / "memory.csv").read_bytes()
+    assert summary == in_memory.summary()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.csv", "streamed.csv"]
+
+
+def test_command_line_writes_the_log_at_its_scale(tmp_path, capsys):
+    assert cli("--preset", "tiny", "--scale", "0.4", "--seed", "5", "--out",
+               str(tmp_path / "cli.csv")) == 0
+    simulated = simulate(preset("tiny").scaled(0.4), seed=5)
+    simulated.write_csv(tmp_path / "memory.csv")
+    assert (tmp_path / "cli.csv").read_bytes() == (tmp_path / "memory.csv").read_bytes()
+    assert str(simulated.summary()) in capsys.readouterr().err
+
+
+def test_a_failed_run_leaves_no_file(tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(Platform, "arriving_users", fail)
+    with pytest.raises(RuntimeError, match="boom"):
+        simulate_to_csv(preset("tiny"), tmp_path / "log.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_scaling_keeps_every_law_and_shrinks_the_log():
+    small = preset("small")
+    half = small.scaled(0.5)
+    assert (half.n_users, half.n_streamers) == (small.n_users // 2, small.n_streamers // 2)
+    assert replace(half, n_users=small.n_users, n_streamers=small.n_streamers) == small
+    assert small.scaled(1.0) == small
+    assert (small.scaled(1e-9).n_users, small.scaled(1e-9).n_streamers) == (1, 1)
+    full, tenth = preset("twitch-full"), preset("twitch-full").scaled(0.1)
+    assert tenth.n_users == round(full.n_users / 10) and tenth.n_steps == full.n_steps
+    # rows, users and streamers of the log shrink about in proportion; the shares stay put
+    params = preset("small", n_steps=4 * STEPS_PER_DAY)
+    whole, part = (log_stats(simulate(p, seed=1).to_log()).scalars
+                   for p in (params, params.scaled(0.5)))
+    for name in ("rows", "users", "streamers"):
+        assert 0.4 < part[name] / whole[name] < 0.6
+    assert abs(part["repeat_share"] - whole["repeat_share"]) < 0.05
 
 
 def test_written_file_loads_as_the_same_log(tmp_path, tiny):
@@ -112,6 +162,9 @@ def test_cli_closed_loop_prints_one_row_per_policy(capsys):
     (("--preset", "tiny", "--out", "no/such/dir/x.csv"), "no such directory"),
     (("--preset", "tiny", "--out", "x.csv", "--seed", "-1"), "--seed"),
     (("--preset", "tiny", "--out", "x.csv", "--policy", "pop", "--policy", "random"), "single"),
+    (("--preset", "tiny", "--out", "x.csv", "--scale", "0"), r"scale must lie in \(0, 1\]"),
+    (("--preset", "tiny", "--out", "x.csv", "--scale", "1.5"), r"scale must lie in \(0, 1\]"),
+    (("--preset", "tiny", "--out", "x.csv", "--scale", "nan"), r"scale must lie in \(0, 1\]"),
 ])
 def test_bad_arguments_are_one_line_errors(argv, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -155,6 +208,26 @@ def test_any_parameters_give_valid_deterministic_logs(seed, n_users, n_streamers
     if len(simulated.user):
         assert_data_model(simulated)
     np.testing.assert_array_equal(simulate(params, seed).stop, simulated.stop)
+
+
+@settings(max_examples=30, deadline=None)
+@given(steps=st.lists(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 40)), max_size=40),
+                      min_size=1, max_size=12),
+       asked=st.lists(st.integers(0, 9), max_size=15))
+def test_favourites_answer_as_the_pair_table(steps, asked):
+    """Per-user blocks give the shared pair table's counts and order (the log depends on it)."""
+    favourites, table = Favourites(n_users=10), PairTable()
+    for t, rows in enumerate(steps):
+        pairs = np.array(rows, np.int64).reshape(-1, 2)
+        favourites.add(pairs[:, 0], pairs[:, 1])
+        table.add(pairs[:, 0], pairs[:, 1], t)
+        users = np.array(asked, np.int64)
+        expected = table.of_users(users)[:3]
+        for got, want in zip(favourites.of_users(users), expected):
+            np.testing.assert_array_equal(got, want)
+        streamers = np.arange(len(users)) % 41
+        np.testing.assert_array_equal(favourites.counts(users, streamers),
+                                      table.get(users, streamers)[0])
 
 
 @given(a=st.lists(st.integers(0, 20), min_size=1, max_size=30),
