@@ -65,7 +65,7 @@ class Timeline:
 
     def __init__(self, log: Log, learner: Learner) -> None:
         self.log, self.learner = log, learner
-        self.revealer = Revealer()
+        self.revealer = Revealer(expected_rows=log.n_rows)
         self.t = -1
         self.starting = self.watching = np.empty(0, np.int64)
         self._first_row = np.searchsorted(log.start,
@@ -171,11 +171,10 @@ def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
                                                   evaluated=evaluated,
                                                   score_budget=score_budget)))
 
-    ranked = [o for o in outcomes if o is not None]
-    if not ranked:
+    if all(o is None for o in outcomes):
         raise ReplayError(f"window [{plan.a}, {plan.b}) holds no {evaluator.name} events "
                           "to evaluate")
-    outcome = Outcome(*(np.concatenate(parts) for parts in zip(*ranked)))
+    outcome = _joined(outcomes)
     return Result(
         learner=learner_name or type(learner).__name__, protocol=evaluator.name,
         availability=evaluator.availability, window=(plan.a, plan.b),
@@ -184,6 +183,18 @@ def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
         objective=evaluator.objective(outcome, int(evaluated.sum()), plan),
         seconds=earlier + time.perf_counter() - began, peak_rss_mb=peak_rss_mb(),
         extra={"split": evaluator.split} if isinstance(evaluator, Holdout) else {})
+
+
+def _joined(outcomes: list[Outcome | None]) -> Outcome:
+    """The steps' outcomes as one, emptying ``outcomes``: each field is joined and its
+    parts released before the next, so the events are held about once, not twice."""
+    fields = [list(parts) for parts in zip(*(o for o in outcomes if o is not None))]
+    outcomes.clear()
+    joined = []
+    for parts in fields:
+        joined.append(np.concatenate(parts))
+        parts.clear()
+    return Outcome(*joined)
 
 
 def _run_steps(timeline: Timeline, plan: Plan, evaluator: Protocol, index: Availability,

@@ -20,17 +20,31 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 class _Column:
     """An append-only array that doubles its capacity: amortised O(1) appends."""
 
-    def __init__(self, dtype: type, fill: int = 0) -> None:
-        self._data = np.full(1024, fill, dtype=dtype)
+    def __init__(self, dtype: type, fill: int = 0, capacity: int = 1024) -> None:
         self._fill = fill
+        self._data = self._filled(max(capacity, 1), np.dtype(dtype))
         self.size = 0
+
+    def _filled(self, capacity: int, dtype: np.dtype) -> np.ndarray:
+        # zeros come from calloc: pages not yet written take no memory
+        return (np.zeros(capacity, dtype) if self._fill == 0
+                else np.full(capacity, self._fill, dtype))
 
     def reserve(self, size: int) -> None:
         if size > len(self._data):
-            grown = np.full(max(size, 2 * len(self._data)), self._fill, dtype=self._data.dtype)
+            grown = self._filled(max(size, 2 * len(self._data)), self._data.dtype)
             grown[: self.size] = self._data[: self.size]
             self._data = grown
         self.size = max(self.size, size)
+
+    def __getstate__(self) -> dict:
+        """For checkpoints: the filled part only, and the capacity to restore."""
+        return {"fill": self._fill, "data": self.data, "capacity": len(self._data)}
+
+    def __setstate__(self, state: dict) -> None:
+        self._fill, self.size = state["fill"], len(state["data"])
+        self._data = self._filled(state["capacity"], state["data"].dtype)
+        self._data[: self.size] = state["data"]
 
     def append(self, values: np.ndarray) -> None:
         end = self.size + len(values)
@@ -57,7 +71,7 @@ class PairTable:
     """
 
     def __init__(self) -> None:
-        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._runs: list[list[np.ndarray]] = []
 
     def __len__(self) -> int:
         """Distinct pairs (merges the runs' keys: O(n))."""
@@ -69,11 +83,9 @@ class PairTable:
         if len(users) == 0:
             return
         keys, counts = distinct(pair_keys(users, streamers), counts=True)
-        self._runs.append((keys, counts.astype(np.int64), np.full(len(keys), step, np.int32)))
+        self._runs.append([keys, counts.astype(np.int64), np.full(len(keys), step, np.int32)])
         while len(self._runs) > 1 and RUN_RATIO * len(self._runs[-1][0]) >= len(self._runs[-2][0]):
-            newer = self._runs.pop()
-            self._runs[-1] = _combined(*(np.concatenate(parts)
-                                         for parts in zip(self._runs[-1], newer)))
+            _merge_into(self._runs[-2], self._runs.pop())
 
     def get(self, users: np.ndarray, streamers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(count, last start) of each pair; (0, -1) for pairs never seen."""
@@ -90,34 +102,47 @@ class PairTable:
     def of_users(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every pair of the given users: (index into ``users``, streamer, count, last start),
         sorted by index, then streamer."""
-        parts = [(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32))]
+        merged: list[np.ndarray] = [np.empty(0, np.int64), np.empty(0, np.int64),
+                                    np.empty(0, np.int32)]
         for run_keys, run_counts, run_last in self._runs:
             owner, pos = user_ranges(run_keys, users)
-            parts.append((pair_keys(owner, run_keys[pos] & 0xFFFFFFFF), run_counts[pos],
-                          run_last[pos]))
-        keys, counts, last = _combined(*(np.concatenate(p) for p in zip(*parts)))
-        owner, streamer = split_pair_keys(keys)
-        return owner.astype(np.int64), streamer, counts, last
+            _merge_into(merged, [pair_keys(owner, run_keys[pos] & 0xFFFFFFFF), run_counts[pos],
+                                 run_last[pos]])
+        owner, streamer = split_pair_keys(merged[0])
+        return owner.astype(np.int64), streamer, merged[1], merged[2]
 
 
-def _combined(keys: np.ndarray, counts: np.ndarray,
-              last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Records of pairs sorted by key, with the records of one key made one (counts added,
-    latest start kept)."""
-    order = np.argsort(keys, kind="stable")  # runs of sorted keys: merged in linear time
-    keys = keys[order]
-    first = np.flatnonzero(np.r_[len(keys) > 0, keys[1:] != keys[:-1]])
-    return (keys[first], np.add.reduceat(counts[order], first) if len(first) else counts[:0],
-            np.maximum.reduceat(last[order], first) if len(first) else last[:0])
+def _merge_into(older: list[np.ndarray], newer: list[np.ndarray]) -> None:
+    """Merge the run ``newer`` into ``older`` (both ``[keys, counts, last]``, keys sorted and
+    distinct): shared keys add their counts and keep the latest start, new keys are inserted
+    in order. The arrays are replaced one at a time, so a merge holds one extra array."""
+    keys, counts, last = older
+    new_keys, new_counts, new_last = newer
+    at = np.searchsorted(keys, new_keys)
+    found = at < len(keys)
+    found[found] = keys[at[found]] == new_keys[found]
+    counts[at[found]] += new_counts[found]
+    last[at[found]] = np.maximum(last[at[found]], new_last[found])
+    at, fresh = at[~found], ~found
+    del keys, counts, last
+    for i, values in enumerate((new_keys, new_counts, new_last)):
+        older[i] = np.insert(older[i], at, values[fresh])
 
 
 class History:
     """The revealed past: rows that started so far (stop = -1 while still going on), rows
-    per streamer and per user, and per-pair counts. Read-only for learners."""
+    per streamer and per user, and per-pair counts. Read-only for learners.
 
-    def __init__(self) -> None:
-        self._user, self._streamer = _Column(np.int32), _Column(np.int32)
-        self._start, self._stop = _Column(np.int32), _Column(np.int32, fill=-1)
+    ``expected_rows``: the rows a replay will reveal, when known, so that the row columns
+    are allocated once rather than doubled as they fill (which, at the full release's
+    scale, would hold up to twice the rows and copy them at each doubling)."""
+
+    def __init__(self, expected_rows: int = 0) -> None:
+        capacity = max(expected_rows, 1024)
+        self._user, self._streamer = _Column(np.int32, capacity=capacity), _Column(
+            np.int32, capacity=capacity)
+        self._start = _Column(np.int32, capacity=capacity)
+        self._stop = _Column(np.int32, fill=-1, capacity=capacity)
         self._streamer_rows, self._user_rows = _Column(np.int64), _Column(np.int64)
         self._pairs = PairTable()
         self.last_step = -1

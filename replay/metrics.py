@@ -15,6 +15,8 @@ definition.
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 
 CUTOFFS = (1, 5, 10)
@@ -23,21 +25,30 @@ METRICS = tuple([f"hr@{k}" for k in CUTOFFS] + [f"ndcg@{k}" for k in CUTOFFS] + 
 EVENT_METRICS = (*METRICS, "coverage")
 
 
+def event_value_rows(ranks: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+    """Each event's value of every metric of :data:`EVENT_METRICS`, one metric at a time:
+    ``(name, values)`` with hit at k, NDCG gain at k, reciprocal rank, found; so that a
+    summary of many events holds one metric's values at once, not all of them."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    for k in CUTOFFS:
+        yield f"hr@{k}", (ranks < k).astype(np.float64)
+    gain = 1.0 / np.log2(ranks + 2.0)
+    for k in CUTOFFS:
+        yield f"ndcg@{k}", np.where(ranks < k, gain, 0.0)
+    del gain
+    yield "mrr", 1.0 / (ranks + 1.0)
+    yield "coverage", np.isfinite(ranks).astype(np.float64)
+
+
 def event_values(ranks: np.ndarray) -> np.ndarray:
     """Each event's value of every metric of :data:`EVENT_METRICS`, shape
-    ``(len(EVENT_METRICS), len(ranks))``: hit at k, NDCG gain at k, reciprocal rank, found.
+    ``(len(EVENT_METRICS), len(ranks))`` (the rows of :func:`event_value_rows`).
 
     One row per metric keeps each row contiguous, so its mean is summed exactly as a plain
     1-d array's is."""
-    ranks = np.asarray(ranks, dtype=np.float64)
     values = np.empty((len(EVENT_METRICS), len(ranks)))
-    row = {name: i for i, name in enumerate(EVENT_METRICS)}
-    gain = 1.0 / np.log2(ranks + 2.0)
-    for k in CUTOFFS:
-        values[row[f"hr@{k}"]] = ranks < k
-        values[row[f"ndcg@{k}"]] = np.where(ranks < k, gain, 0.0)
-    values[row["mrr"]] = 1.0 / (ranks + 1.0)
-    values[row["coverage"]] = np.isfinite(ranks)
+    for row, (_, value) in zip(values, event_value_rows(ranks)):
+        row[:] = value
     return values
 
 
@@ -46,5 +57,4 @@ def summarise(ranks: np.ndarray) -> dict[str, float]:
     out: dict[str, float] = {"n": int(len(ranks))}
     if len(ranks) == 0:
         return out | {name: float("nan") for name in EVENT_METRICS}
-    values = event_values(ranks)
-    return out | {name: float(np.mean(row)) for name, row in zip(EVENT_METRICS, values)}
+    return out | {name: float(np.mean(value)) for name, value in event_value_rows(ranks)}
