@@ -33,7 +33,7 @@ import pyarrow.feather as feather
 from .availability import Availability, Spans
 from .data import Log, LoadReport, read_csv
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 NAMES = ("user", "stream", "streamer")
 
 
@@ -83,7 +83,8 @@ def _arrays(log: Log) -> dict[str, np.ndarray]:
     """Every array an entry holds: the log's columns and its indexes."""
     index = log.availability
     return {"user": log.user, "stream": log.stream, "streamer": log.streamer,
-            "start": log.start, "stop": log.stop, "offsets": index.offsets,
+            "start": log.start, "stop": log.stop, "seen_before": log.seen_before,
+            "offsets": index.offsets,
             "streamers": index.streamers, "viewers": index.viewers,
             **{f"spans_{f.name}": getattr(log.spans, f.name) for f in fields(Spans)}}
 
@@ -124,6 +125,7 @@ def _read_entry(entry: Path, *, source: str) -> Log:
              .column("name").combine_chunks() for name in NAMES}
     log = Log(user=a["user"], stream=a["stream"], streamer=a["streamer"], start=a["start"],
               stop=a["stop"], **names, source=source, report=LoadReport(**report))
+    log.__dict__["seen_before"] = a["seen_before"]
     log.__dict__["availability"] = Availability(a["offsets"], a["streamers"], a["viewers"])
     log.__dict__["spans"] = Spans(**{f.name: a[f"spans_{f.name}"] for f in fields(Spans)})
     return log

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .arrays import distinct, positions
+from .arrays import distinct, pair_keys, positions
 from .availability import Availability, Spans
 from .errors import LogFormatError
 
@@ -143,6 +143,22 @@ class Log:
         """The broadcast-span index of this log, built on first use (:class:`Spans`)."""
         return Spans.build(user=self.user, stream=self.stream, streamer=self.streamer,
                            start=self.start, stop=self.stop)
+
+    @cached_property
+    def seen_before(self) -> np.ndarray:
+        """For each row, whether its user watched its streamer in a row that started at an
+        earlier step (the ``repeat`` split of the ``starts`` protocol), from one sort of the
+        rows by pair."""
+        key = pair_keys(self.user, self.streamer)
+        order = np.argsort(key, kind="stable")  # a pair's rows stay in time order
+        key = key[order]
+        first = np.flatnonzero(np.r_[len(key) > 0, key[1:] != key[:-1]])
+        del key
+        starts = self.start[order]
+        first_start = np.repeat(starts[first], np.diff(np.r_[first, len(order)]))
+        seen = np.empty(len(order), dtype=bool)
+        seen[order] = first_start < starts
+        return seen
 
     def cut(self, step: int) -> "Log":
         """The log as it would be at ``step``: rows starting at or after it dropped, stops

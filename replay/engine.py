@@ -65,7 +65,7 @@ class Timeline:
 
     def __init__(self, log: Log, learner: Learner) -> None:
         self.log, self.learner = log, learner
-        self.revealer = Revealer(expected_rows=log.n_rows)
+        self.revealer = Revealer()
         self.t = -1
         self.starting = self.watching = np.empty(0, np.int64)
         self._first_row = np.searchsorted(log.start,

@@ -18,33 +18,20 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 
 
 class _Column:
-    """An append-only array that doubles its capacity: amortised O(1) appends."""
+    """An append-only array that doubles its capacity: amortised O(1) appends. Capacity not
+    yet filled is zeros from calloc, which takes no memory until written."""
 
-    def __init__(self, dtype: type, fill: int = 0, capacity: int = 1024) -> None:
-        self._fill = fill
-        self._data = self._filled(max(capacity, 1), np.dtype(dtype))
+    def __init__(self, dtype: type) -> None:
+        self._data = np.zeros(1024, dtype)
         self.size = 0
 
-    def _filled(self, capacity: int, dtype: np.dtype) -> np.ndarray:
-        # zeros come from calloc: pages not yet written take no memory
-        return (np.zeros(capacity, dtype) if self._fill == 0
-                else np.full(capacity, self._fill, dtype))
-
     def reserve(self, size: int) -> None:
+        """Make the column ``size`` long (new entries 0)."""
         if size > len(self._data):
-            grown = self._filled(max(size, 2 * len(self._data)), self._data.dtype)
+            grown = np.zeros(max(size, 2 * len(self._data)), self._data.dtype)
             grown[: self.size] = self._data[: self.size]
             self._data = grown
         self.size = max(self.size, size)
-
-    def __getstate__(self) -> dict:
-        """For checkpoints: the filled part only, and the capacity to restore."""
-        return {"fill": self._fill, "data": self.data, "capacity": len(self._data)}
-
-    def __setstate__(self, state: dict) -> None:
-        self._fill, self.size = state["fill"], len(state["data"])
-        self._data = self._filled(state["capacity"], state["data"].dtype)
-        self._data[: self.size] = state["data"]
 
     def append(self, values: np.ndarray) -> None:
         end = self.size + len(values)
@@ -54,6 +41,15 @@ class _Column:
     @property
     def data(self) -> np.ndarray:
         return self._data[: self.size]
+
+    def __getstate__(self) -> dict:
+        """For checkpoints: the filled part only, and the capacity to restore."""
+        return {"data": self.data, "capacity": len(self._data)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.size = len(state["data"])
+        self._data = np.zeros(state["capacity"], state["data"].dtype)
+        self._data[: self.size] = state["data"]
 
 
 RUN_RATIO = 2  # a run is merged into the one before it once at least 1/RUN_RATIO of its size
@@ -78,12 +74,15 @@ class PairTable:
         return len(distinct(np.concatenate([np.empty(0, np.int64)]
                                            + [keys for keys, _, _ in self._runs])))
 
-    def add(self, users: np.ndarray, streamers: np.ndarray, step: int) -> None:
-        """Count rows (users[i], streamers[i]) that started at ``step``."""
+    def add(self, users: np.ndarray, streamers: np.ndarray, step: int | np.ndarray) -> None:
+        """Count rows (users[i], streamers[i]) that started at ``step`` (one step for all,
+        or each row's own)."""
         if len(users) == 0:
             return
-        keys, counts = distinct(pair_keys(users, streamers), counts=True)
-        self._runs.append([keys, counts.astype(np.int64), np.full(len(keys), step, np.int32)])
+        keys, inverse, counts = distinct(pair_keys(users, streamers), inverse=True, counts=True)
+        last = np.full(len(keys), -1, np.int32)
+        np.maximum.at(last, inverse, np.broadcast_to(np.asarray(step, np.int32), len(users)))
+        self._runs.append([keys, counts.astype(np.int64), last])
         while len(self._runs) > 1 and RUN_RATIO * len(self._runs[-1][0]) >= len(self._runs[-2][0]):
             _merge_into(self._runs[-2], self._runs.pop())
 
@@ -131,20 +130,13 @@ def _merge_into(older: list[np.ndarray], newer: list[np.ndarray]) -> None:
 
 class History:
     """The revealed past: rows that started so far (stop = -1 while still going on), rows
-    per streamer and per user, and per-pair counts. Read-only for learners.
+    per streamer and per user, and per-pair counts. Read-only for learners."""
 
-    ``expected_rows``: the rows a replay will reveal, when known, so that the row columns
-    are allocated once rather than doubled as they fill (which, at the full release's
-    scale, would hold up to twice the rows and copy them at each doubling)."""
-
-    def __init__(self, expected_rows: int = 0) -> None:
-        capacity = max(expected_rows, 1024)
-        self._user, self._streamer = _Column(np.int32, capacity=capacity), _Column(
-            np.int32, capacity=capacity)
-        self._start = _Column(np.int32, capacity=capacity)
-        self._stop = _Column(np.int32, fill=-1, capacity=capacity)
+    def __init__(self) -> None:
+        self._user, self._streamer = _Column(np.int32), _Column(np.int32)
+        self._start, self._stop = _Column(np.int32), _Column(np.int32)
         self._streamer_rows, self._user_rows = _Column(np.int64), _Column(np.int64)
-        self._pairs = PairTable()
+        self._pairs, self._pairs_rows = PairTable(), 0  # rows counted in the table so far
         self.last_step = -1
 
     # --- read side (learners) -------------------------------------------------------------
@@ -178,12 +170,22 @@ class History:
     def pair_counts(self, users: np.ndarray,
                     streamers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows, last start) of each (user, streamer) pair so far; (0, -1) if never watched."""
-        return self._pairs.get(users, streamers)
+        return self._synced_pairs().get(users, streamers)
 
     def user_pairs(self, users: np.ndarray) -> tuple[np.ndarray, ...]:
         """All streamers each user has watched: (index into ``users``, streamer, rows,
         last start)."""
-        return self._pairs.of_users(users)
+        return self._synced_pairs().of_users(users)
+
+    def _synced_pairs(self) -> PairTable:
+        """The pair table, brought up to date with the rows revealed since it was last asked
+        for: a replay whose learner never asks (``pop``) never builds it."""
+        if self._pairs_rows < self.n_rows:
+            rows = slice(self._pairs_rows, self.n_rows)
+            self._pairs.add(self._user.data[rows], self._streamer.data[rows],
+                            self._start.data[rows])
+            self._pairs_rows = self.n_rows
+        return self._pairs
 
     # --- write side (engine only) ---------------------------------------------------------
     def _reveal(self, step: int, users: np.ndarray, streamers: np.ndarray,
@@ -198,5 +200,4 @@ class History:
         self._streamer_rows.reserve(n_streamers)
         np.add.at(self._user_rows.data, users, 1)
         np.add.at(self._streamer_rows.data, streamers, 1)
-        self._pairs.add(users, streamers, step)
         self.last_step = step

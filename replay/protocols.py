@@ -196,7 +196,7 @@ class Starts(Protocol):
         users, event_user = distinct(event_users, inverse=True)
         candidates = candidates_at(self.availability, moment, users)
         targets, uncounted = candidates.ranked(event_users, np.arange(len(rows)), event_streamers)
-        repeat = moment.history.pair_counts(event_users, event_streamers)[0] > 0
+        repeat = log.seen_before[rows]  # as the history's pair counts would say
         ranks = rank_by_chunks(moment.learner, t, users, candidates.streamers, event_user,
                                targets, uncounted, moment.score_budget)
         return Outcome(ranks, event_users, np.full(len(rows), t, np.int32), repeat)

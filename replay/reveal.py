@@ -23,11 +23,10 @@ from .contract import Rows, Step
 
 
 class Revealer:
-    """Reveals steps in increasing order from the rows starting at each step
-    (``expected_rows``: how many rows will be revealed, if known; see :class:`History`)."""
+    """Reveals steps in increasing order from the rows starting at each step."""
 
-    def __init__(self, expected_rows: int = 0) -> None:
-        self.history = History(expected_rows)
+    def __init__(self) -> None:
+        self.history = History()
         self._active_row = np.empty(0, np.int64)
         self._active = Rows(np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int32))
         self._active_stop = np.empty(0, np.int32)

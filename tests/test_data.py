@@ -191,3 +191,11 @@ def test_the_careful_reader_in_small_chunks_gives_the_same_log(tmp_path, chunk_b
     assert log.user_names.to_pylist() == ["c", "a", "d", "b"]
     assert log.report == LoadReport(duplicates=1, skipped={"stop <= start": 1,
                                                            "wrong number of fields": 1})
+
+
+@settings(max_examples=60, deadline=None)
+@given(log=small_logs())
+def test_seen_before_says_whether_the_pair_has_a_row_at_an_earlier_step(log):
+    earlier = [bool(((log.user == u) & (log.streamer == s) & (log.start < t)).any())
+               for u, s, t in zip(log.user, log.streamer, log.start)]
+    assert log.seen_before.tolist() == earlier
