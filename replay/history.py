@@ -53,6 +53,7 @@ class _Column:
 
 
 RUN_RATIO = 2  # a run is merged into the one before it once at least 1/RUN_RATIO of its size
+SMALL_RUN = 1 << 16  # ... or while that one is smaller than this: few runs to search
 
 
 class PairTable:
@@ -83,7 +84,9 @@ class PairTable:
         last = np.full(len(keys), -1, np.int32)
         np.maximum.at(last, inverse, np.broadcast_to(np.asarray(step, np.int32), len(users)))
         self._runs.append([keys, counts.astype(np.int64), last])
-        while len(self._runs) > 1 and RUN_RATIO * len(self._runs[-1][0]) >= len(self._runs[-2][0]):
+        while len(self._runs) > 1 and (RUN_RATIO * len(self._runs[-1][0])
+                                       >= len(self._runs[-2][0]) or
+                                       len(self._runs[-2][0]) < SMALL_RUN):
             _merge_into(self._runs[-2], self._runs.pop())
 
     def get(self, users: np.ndarray, streamers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,14 +104,20 @@ class PairTable:
     def of_users(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every pair of the given users: (index into ``users``, streamer, count, last start),
         sorted by index, then streamer."""
-        merged: list[np.ndarray] = [np.empty(0, np.int64), np.empty(0, np.int64),
-                                    np.empty(0, np.int32)]
+        parts = [(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32))]
         for run_keys, run_counts, run_last in self._runs:
             owner, pos = user_ranges(run_keys, users)
-            _merge_into(merged, [pair_keys(owner, run_keys[pos] & 0xFFFFFFFF), run_counts[pos],
-                                 run_last[pos]])
-        owner, streamer = split_pair_keys(merged[0])
-        return owner.astype(np.int64), streamer, merged[1], merged[2]
+            parts.append((pair_keys(owner, run_keys[pos] & 0xFFFFFFFF), run_counts[pos],
+                          run_last[pos]))
+        keys, counts, last = (np.concatenate(p) for p in zip(*parts))
+        order = np.argsort(keys, kind="stable")
+        keys, counts, last = keys[order], counts[order], last[order]
+        first = np.flatnonzero(np.r_[len(keys) > 0, keys[1:] != keys[:-1]])
+        if len(first) < len(keys):  # a pair in several runs: one record, counts added
+            keys, counts, last = (keys[first], np.add.reduceat(counts, first),
+                                  np.maximum.reduceat(last, first))
+        owner, streamer = split_pair_keys(keys)
+        return owner.astype(np.int64), streamer, counts, last
 
 
 def _merge_into(older: list[np.ndarray], newer: list[np.ndarray]) -> None:
