@@ -146,7 +146,7 @@ class FactorLearner(Learner):
 
     # --- the compiled functions -------------------------------------------------------------
     def reset(self) -> None:
-        tf = tensorflow()
+        tensorflow()  # loaded and configured (threads, determinism) before any table
         self.rng_ = np.random.default_rng(self.seed)
         table = dict(scale=self.init_scale, seed=self.seed)
         self.tables_: dict[str, EmbeddingTable] = {
