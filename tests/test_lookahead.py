@@ -10,7 +10,7 @@ from livereplay.learners.registry import BUILTIN, make_learner
 from livereplay.engine import replay, sample_users
 from livereplay.contract import Step
 
-CUT = 700
+CUT = 1000  # windows of 600 steps, as long as the cross-process determinism test's
 WINDOWS = {"starts": (400, CUT), "next": (400, CUT - 1)}
 
 
