@@ -124,10 +124,9 @@ class LiveSignals:
         hit = hit[order]
         row, col = owner[hit], column[hit]
         keys = pair_keys(np.asarray(users)[row], streamer[hit])
-        at = np.minimum(np.searchsorted(self.watching, keys), max(len(self.watching) - 1, 0))
-        now = self.watching[at] == keys if len(self.watching) else np.zeros(len(keys), bool)
         return PairSignals(row, col, counts[hit].astype(np.float64),
-                           (t - last[hit]).astype(np.float64), now)
+                           (t - last[hit]).astype(np.float64),
+                           positions(self.watching, keys) >= 0)
 
     def active(self, users: np.ndarray) -> np.ndarray:
         """Whether each user is watching something at the last applied step."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import distinct, pair_keys, split_pair_keys, user_ranges
+from .arrays import distinct, pair_keys, positions, split_pair_keys, user_ranges
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -95,8 +95,8 @@ class PairTable:
         count = np.zeros(len(keys), np.int64)
         last = np.full(len(keys), -1, np.int32)
         for run_keys, run_counts, run_last in self._runs:
-            pos = np.minimum(np.searchsorted(run_keys, keys), len(run_keys) - 1)
-            found = run_keys[pos] == keys
+            pos = positions(run_keys, keys)
+            found = pos >= 0
             count[found] += run_counts[pos[found]]
             last[found] = np.maximum(last[found], run_last[pos[found]])
         return count, last

@@ -18,7 +18,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .arrays import distinct, expand_ranges, positions
+from .arrays import distinct, pair_keys, positions, split_pair_keys, user_ranges
 from .contract import Learner, SparseScores
 from .errors import LearnerError
 
@@ -100,8 +100,8 @@ def rank_events(scores: Scores, event_rows: np.ndarray,
     shared = sparse or scores.shape[0] == 1
     row = scores.shared if sparse else scores[0]
     n_candidates = len(row)
-    if sparse:  # additions sorted by (row, column), found by key
-        added = np.asarray(scores.rows, np.int64) * n_candidates + scores.columns
+    if sparse:  # additions sorted by (row, column), found by pair key
+        added = pair_keys(scores.rows, scores.columns)
         order = np.argsort(added)
         added, values = added[order], scores.values[order]
 
@@ -110,7 +110,7 @@ def rank_events(scores: Scores, event_rows: np.ndarray,
             return scores[event_rows[events], columns]
         score = row[columns]
         if sparse:
-            at = positions(added, event_rows[events] * np.int64(n_candidates) + columns)
+            at = positions(added, pair_keys(event_rows[events], columns))
             hit = at >= 0
             score[hit] += values[at[hit]]
         return score
@@ -121,10 +121,8 @@ def rank_events(scores: Scores, event_rows: np.ndarray,
     if shared:
         at_least = n_candidates - np.searchsorted(np.sort(row), reference, side="left")
         if sparse:  # the event's additions moved its candidates across the reference
-            first = np.searchsorted(added, event_rows * np.int64(n_candidates))
-            event, entry = expand_ranges(first, np.searchsorted(
-                added, (event_rows + np.int64(1)) * n_candidates))
-            base = row[added[entry] % n_candidates]
+            event, entry = user_ranges(added, event_rows)
+            base = row[split_pair_keys(added[entry])[1]]
             moved = ((base + values[entry] >= reference[event]).astype(np.int64)
                      - (base >= reference[event]))
             at_least = at_least + np.bincount(event, weights=moved, minlength=n_events)

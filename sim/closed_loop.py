@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from livereplay.arrays import distinct
-from livereplay.contract import Learner, SparseScores
+from livereplay.contract import Learner
 from livereplay.ranking import scores_in_chunks, top_k
 from livereplay.reveal import Revealer
 
@@ -62,8 +62,7 @@ class LearnerSlate:
         shown = np.empty((len(distinct_users), min(self.k, len(candidates))), np.int64)
         for lo, hi, scores in scores_in_chunks(self.learner, distinct_users, candidates, t,
                                                self.score_budget):
-            if not isinstance(scores, SparseScores):  # a shared row serves every user
-                scores = np.broadcast_to(scores, (hi - lo, len(candidates)))
+            scores = np.broadcast_to(scores, (hi - lo, len(candidates)))
             shown[lo:hi] = candidates[top_k(scores, self.k, self.rng)]
         return shown[user_row]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from livereplay.arrays import distinct, expand_ranges, pair_keys
+from livereplay.arrays import distinct, expand_ranges, pair_keys, positions
 
 _LOW = 0xFFFFFFFF
 
@@ -71,8 +71,8 @@ class Favourites:
         touched = distinct(keys >> 32)
         owner, slot = self._blocks(touched)
         held = (touched[owner] << 32) | (self.slots[slot] >> 32)  # sorted, as keys
-        at = np.minimum(np.searchsorted(held, keys), max(0, len(held) - 1))
-        found = held[at] == keys if len(held) else np.zeros(len(keys), bool)
+        at = positions(held, keys)
+        found = at >= 0
         self.slots[slot[at[found]]] += rows[found]
         if not found.all():
             self._insert(keys[~found], rows[~found])
