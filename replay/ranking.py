@@ -14,6 +14,7 @@ array([2.])
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import numpy as np
@@ -22,7 +23,7 @@ from .arrays import distinct, pair_keys, positions, split_pair_keys, user_ranges
 from .contract import Learner, SparseScores
 from .errors import LearnerError
 
-SCORE_BUDGET = 1 << 22  # scores held at once (users x candidates), 32 MB of float64
+SCORE_BUDGET = 1 << 22  # scores per chunk (users x candidates), 16 MB of float32
 
 
 Scores = np.ndarray | SparseScores
@@ -31,7 +32,7 @@ Scores = np.ndarray | SparseScores
 def checked_scores(scores: object, n_users: int, n_candidates: int, where: str) -> Scores:
     """A learner's scores as a float array of shape (n_users or 1, n_candidates), or as
     checked :class:`SparseScores`; else a :class:`LearnerError` saying ``where`` they went
-    wrong."""
+    wrong. float32 scores stay float32 (ranks compare them exactly as float64 copies would)."""
     if isinstance(scores, SparseScores):
         rows, columns = np.asarray(scores.rows, np.int64), np.asarray(scores.columns, np.int64)
         checked = SparseScores(checked_scores(np.asarray(scores.shared)[None, :], 1,
@@ -52,7 +53,9 @@ def checked_scores(scores: object, n_users: int, n_candidates: int, where: str) 
             raise LearnerError(f"{where}: score() returned SparseScores with a repeated "
                                "(row, column) pair")
         return checked
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = np.asarray(scores)
+    if scores.dtype not in (np.float32, np.float64):
+        scores = scores.astype(np.float64)
     if scores.ndim != 2 or scores.shape[1] != n_candidates or scores.shape[0] not in (1, n_users):
         raise LearnerError(f"{where}: score() returned shape {scores.shape}, expected "
                            f"({n_users}, {n_candidates}) or (1, {n_candidates})")
@@ -65,17 +68,35 @@ def scores_in_chunks(learner: Learner, users: np.ndarray, candidates: np.ndarray
                      score_budget: int = SCORE_BUDGET) -> Iterator[tuple[int, int, Scores]]:
     """``(lo, hi, scores)`` for consecutive blocks ``users[lo:hi]``, each scored at step ``t``
     with at most ``score_budget`` entries; a learner that returns one shared row of scores
-    serves every remaining user at once (``hi = len(users)``, ``scores`` of shape (1, C))."""
+    serves every remaining user at once (``hi = len(users)``, ``scores`` of shape (1, C)).
+
+    While the caller uses one block, the learner scores the next on a second thread (its
+    calls stay one at a time and in order, so what it computes is unchanged): a learner
+    scoring in TensorFlow or NumPy releases the interpreter, and the two overlap.
+    """
     chunk = max(1, score_budget // max(1, len(candidates)))
-    lo = 0
-    while lo < len(users):
+
+    def scored(lo: int) -> tuple[int, int, Scores]:
         hi = min(len(users), lo + chunk)
         scores = checked_scores(learner.score(users[lo:hi], candidates, t), hi - lo,
                                 len(candidates), f"step {t}")
         if not isinstance(scores, SparseScores) and scores.shape[0] == 1:
             hi = len(users)
-        yield lo, hi, scores
-        lo = hi
+        return lo, hi, scores
+
+    if not len(users):
+        return
+    block = scored(0)
+    if block[1] == len(users):
+        yield block
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="livereplay-score") as pool:
+        while True:
+            following = pool.submit(scored, block[1]) if block[1] < len(users) else None
+            yield block
+            if following is None:
+                return
+            block = following.result()
 
 
 def rank_events(scores: Scores, event_rows: np.ndarray,
@@ -126,8 +147,10 @@ def rank_events(scores: Scores, event_rows: np.ndarray,
             moved = ((base + values[entry] >= reference[event]).astype(np.int64)
                      - (base >= reference[event]))
             at_least = at_least + np.bincount(event, weights=moved, minlength=n_events)
-    else:
-        at_least = (scores[event_rows] >= reference[:, None]).sum(axis=1)
+    else:  # the reference in the scores' own type: exact, and no float64 copy of the block
+        one_each = len(event_rows) == len(scores) and (event_rows == np.arange(len(scores))).all()
+        at_least = np.count_nonzero((scores if one_each else scores[event_rows])
+                                    >= reference.astype(scores.dtype)[:, None], axis=1)
     keys = distinct(np.asarray(uncounted[0], np.int64) * n_candidates + uncounted[1])
     events, columns = keys // n_candidates, keys % n_candidates
     not_counted = np.bincount(events, weights=score_of(events, columns) >= reference[events],
