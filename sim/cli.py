@@ -4,7 +4,8 @@ Only the presets are imported up front (for the help text); SimPy, the world and
 learners are imported when a command runs.
 
 ``livereplay simulate`` writes a simulated log, or with ``--policy`` runs learners in closed
-loop and prints how each did online; ``livereplay stats --compare REAL SIM`` prints both logs'
+loop (``--seeds N``: each with N seeds) and prints how each did online, its feedback metrics
+with their 95% intervals over seeds (:mod:`livereplay.sim.closed_loop`); ``livereplay stats --compare REAL SIM`` prints both logs'
 statistics side by side (see :func:`print_comparison`).
 """
 from __future__ import annotations
@@ -14,12 +15,15 @@ import sys
 import time
 from dataclasses import fields
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from livereplay.contract import Learner
 from livereplay.errors import ReplayError
 
 from .presets import PRESETS, SimParams, parse_overrides, preset
+
+if TYPE_CHECKING:
+    from .world import LogSummary
 
 EPILOG = """\
 parameters (override any with --set NAME=VALUE, repeatable; lists as comma-separated numbers):
@@ -36,6 +40,8 @@ examples:
   livereplay simulate --preset twitch-100k --seed 0 --set n_users=20000 --out sim.csv
   livereplay simulate --preset twitch-full --scale 0.1 --seed 0 --out full-0.1.csv
   livereplay simulate --preset small --policy random --policy pop --policy repeat
+  livereplay simulate --preset small --policy random --policy pop --policy repeat --policy mf \
+      --seeds 3 --plots plots --json closed-loop.json
 """
 
 
@@ -44,7 +50,8 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG.format(names=", ".join(f.name for f in fields(SimParams)))
     parser.add_argument("--preset", default="small", choices=sorted(PRESETS),
-                        help="tiny (seconds, tests), small (a quick demo), twitch-100k "
+                        help="tiny (seconds, tests), small (a quick demo), twitch-sample "
+                             "(the embedded sample's scale), twitch-100k "
                              "(the scale of the real 100k file), twitch-full (the scale of "
                              "the full release: 15.5M users, 124M rows); default small")
     parser.add_argument("--scale", type=float, default=1.0, metavar="F",
@@ -58,6 +65,15 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", action="append", default=[], metavar="LEARNER",
                         help="run this learner in closed loop (repeatable to compare; "
                              "'none' for no recommendations); the slate size is slate_size")
+    parser.add_argument("--seeds", type=int, default=1, metavar="N",
+                        help="closed loop: run every policy with the N seeds --seed, --seed+1, "
+                             "...; a seed gives every policy the same world; tables show the "
+                             "mean over seeds ± its 95%% t-interval (default 1: no interval)")
+    parser.add_argument("--plots", metavar="DIR",
+                        help="closed loop: write the metrics' drift per day (closed_loop_drift.png) here")
+    parser.add_argument("--json", metavar="FILE",
+                        help="closed loop: write every metric (per seed, per day, with "
+                             "intervals) here")
     parser.add_argument("--list-params", action="store_true",
                         help="print the preset's parameters (after --set and --scale) "
                              "and exit")
@@ -78,39 +94,77 @@ def run_simulate(args: argparse.Namespace,
         raise ReplayError(f"--seed must be a non-negative integer, not {args.seed}")
     if args.out and not Path(args.out).resolve().parent.is_dir():
         raise ReplayError(f"--out {args.out}: no such directory")
-    if args.policy and args.out and len(args.policy) > 1:
-        raise ReplayError("--out takes the log of a single --policy run; give one policy")
     if not args.policy and not args.out:
         raise ReplayError("give --out FILE to write the simulated log (or --policy to run "
                           "a learner in closed loop)")
-    from .calibration import format_table
-    from .closed_loop import ClosedLoopReport, run_closed_loop
-    from .world import simulate_to_csv
-
+    if not args.policy and (args.seeds != 1 or args.plots or args.json):
+        raise ReplayError("--seeds, --plots and --json are for the closed loop: give --policy")
     progress = not args.quiet and sys.stderr.isatty()
     began = time.perf_counter()
     if args.policy:
-        reports = []
-        for policy in args.policy:
-            if policy == "none":
-                learner, policy = None, "(none)"
-            elif make_learner is None:
-                raise ReplayError("--policy needs a way to build learners by name")
-            else:
-                learner = make_learner(policy, seed=args.seed)
-            report, simulated = run_closed_loop(params, learner, args.seed, name=policy,
-                                                progress=progress)
-            reports.append(report.row())
-        print(format_table(ClosedLoopReport.HEADER, reports))
-        if args.out:
-            simulated.write_csv(args.out)
-            summary = simulated.summary()
+        summary = run_policies_from_arguments(args, params, make_learner, progress)
     else:
+        from .world import simulate_to_csv
+
         summary = simulate_to_csv(params, args.out, args.seed, progress=progress)
     if args.out and not args.quiet:
         print(f"wrote {args.out}: {summary}, {params.n_steps} steps, "
               f"{time.perf_counter() - began:.1f} s", file=sys.stderr)
     return 0
+
+
+def run_policies_from_arguments(args: argparse.Namespace, params: SimParams,
+                                make_learner: Callable[..., Learner] | None,
+                                progress: bool) -> LogSummary | None:
+    """Run ``--policy`` x ``--seeds`` in closed loop; print the tables, write ``--plots``,
+    ``--json`` and (one policy, one seed) the log to ``--out``; returns the log's summary
+    if written."""
+    check_closed_loop_arguments(args)
+    if make_learner is None and set(args.policy) != {"none"}:
+        raise ReplayError("--policy needs a way to build learners by name")
+    for policy in set(args.policy) - {"none"}:
+        make_learner(policy, seed=args.seed)  # an unknown learner fails before any run
+    from .calibration import format_table
+    from .closed_loop import (PolicySummary, difference_rows, drift_rows, plot_drift,
+                              run_closed_loop, run_policies, summary_rows, write_json)
+
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    written = None
+    if args.out:
+        policy = args.policy[0]
+        learner = None if policy == "none" else make_learner(policy, seed=args.seed)
+        report, simulated = run_closed_loop(params, learner, args.seed, name=policy,
+                                            progress=progress)
+        simulated.write_csv(args.out)
+        summaries, written = [PolicySummary(policy, [report])], simulated.summary()
+    else:
+        summaries = run_policies(params, args.policy, seeds, make_learner, progress=progress)
+    print(format_table(*summary_rows(summaries)))
+    print()
+    print(format_table(*drift_rows(summaries)))
+    if len(summaries) > 1 and len(seeds) > 1:
+        print()
+        print(format_table(*difference_rows(summaries)))
+    if args.plots:
+        Path(args.plots).mkdir(parents=True, exist_ok=True)
+        plot_drift(summaries, Path(args.plots) / "closed_loop_drift.png")
+    if args.json:
+        write_json(summaries, params, args.json)
+    return written
+
+
+def check_closed_loop_arguments(args: argparse.Namespace) -> None:
+    """One-line errors for closed-loop options that cannot work together."""
+    repeated = sorted({p for p in args.policy if args.policy.count(p) > 1})
+    if repeated:
+        raise ReplayError(f"--policy {repeated[0]} given more than once")
+    if args.seeds < 1:
+        raise ReplayError(f"--seeds must be a positive integer, not {args.seeds}")
+    if args.out and (len(args.policy) > 1 or args.seeds > 1):
+        raise ReplayError("--out takes the log of a single run: give one --policy and one seed")
+    for option, path in (("--json", args.json), ("--plots", args.plots)):
+        if path and not Path(path).resolve().parent.is_dir():
+            raise ReplayError(f"{option} {path}: no such directory")
 
 
 def print_comparison(real_path: str, sim_path: str) -> None:

@@ -1,17 +1,21 @@
 """Closed loop: a learner recommends to the simulated users and learns from what they then do.
 
 Each arriving user is shown the learner's top-k among the channels live at that moment
-(:func:`livereplay.ranking.top_k`: ties at the k-th score are broken at random by a generator
-seeded with the run's seed, so slates are reproducible) and
-takes one of them or ignores the slate, by the logit choice model documented in
-:meth:`livereplay.sim.world.Platform.accept_from_slate` (the chance to accept grows with the user's
-affinity -- taste, popularity, familiarity -- for what is shown); a user who ignores it
-chooses as usual. The learner is updated step by step exactly as in replay: ``reset()`` once,
-then ``observe(revealer.reveal(t, ...))`` with the rows that started at each step, and it
-scores with what was revealed through the previous step.
+(ties at the k-th score broken at random, as :func:`livereplay.ranking.top_k` does, by a
+generator seeded with the run's seed, so slates are reproducible) and takes one of them or
+ignores the slate, by the logit choice model documented in
+:meth:`livereplay.sim.world.Platform.accept_from_slate` (the chance to accept grows with the
+user's own affinity -- taste and familiarity -- for what is shown, and with its place in the
+slate); a user who ignores it chooses as usual. The learner is updated step by step exactly
+as in replay: ``reset()`` once, then ``observe(revealer.reveal(t, ...))`` with the rows that
+started at each step, and it scores with what was revealed through the previous step.
+Without a learner (policy ``none``) the slates are empty: users choose as in open loop.
 
-Every policy faces the same channels, schedules and arrivals (common random numbers), so
-the reports compare policies online, and the same seed gives the same outcome:
+A run reports the feedback metrics of :mod:`livereplay.sim.feedback` (acceptance, watch time,
+new-channel share, concentration, diversity, each per day too). :func:`run_policies` runs
+policies x seeds: each seed gives every policy the same world (channels, schedules,
+arrivals: common random numbers), and each metric is reported as its mean over seeds with a
+95% t-interval (the seeds are few, so a bootstrap over them would be degenerate).
 
 >>> from livereplay.sim.presets import preset
 >>> from livereplay.contract import Learner
@@ -20,82 +24,149 @@ the reports compare policies online, and the same seed gives the same outcome:
 ...     def score(self, users, candidates, t):
 ...         return candidates[None, :].astype(float)
 >>> report = run_closed_loop(preset("tiny"), Newest(), seed=0, name="newest")[0]
->>> report.sessions, round(report.acceptance_rate, 3)
-(918, 0.241)
+>>> report.sessions, round(report.feedback.overall["acceptance"], 3)
+(923, 0.263)
 """
 from __future__ import annotations
 
+import json
+import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from livereplay.arrays import distinct
-from livereplay.contract import Learner
-from livereplay.ranking import scores_in_chunks, top_k
+from livereplay.arrays import distinct, positions
+from livereplay.contract import Learner, SparseScores
+from livereplay.intervals import LEVEL
+from livereplay.ranking import Scores, scores_in_chunks, top_k
 from livereplay.reveal import Revealer
 
+from .feedback import METRICS, Exposure, Feedback, feedback
 from .presets import SimParams
 from .world import SimulatedLog, simulate
 
+#: 97.5% quantiles of Student's t with 1..30 degrees of freedom (two-sided 95%: LEVEL).
+T_QUANTILES = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201,
+               2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074,
+               2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+#: Column headers of the metrics in tables and plots.
+LABELS = {"acceptance": "acceptance", "watch_per_user": "watch/user-day",
+          "new_share": "new share", "impression_gini": "impression Gini",
+          "watch_gini": "watch Gini", "diversity": "channels/user-day"}
+
+
+def slate_top_k(scores: Scores, n_users: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Columns of the ``k`` highest scores of each of ``n_users`` users, best first, ties
+    broken uniformly at random: what :func:`livereplay.ranking.top_k` gives on the dense
+    block, without forming users x candidates for shared or sparse scores.
+
+    A user's top k and every column tied with its k-th score lie among its own additions and
+    the shared row's columns scoring at least the (k + m)-th best shared score, m the most
+    additions of a user (of the other columns, at least k score that much); the dense block
+    ranked is those columns only.
+    """
+    if not isinstance(scores, SparseScores) and len(scores) == n_users:
+        return dense_top_k(np.asarray(scores), k, rng)
+    sparse = scores if isinstance(scores, SparseScores) else SparseScores(
+        scores[0], np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), n_users)
+    shared = np.asarray(sparse.shared, np.float64)
+    per_user = np.bincount(sparse.rows, minlength=n_users)
+    depth = min(len(shared), k + int(per_user.max(initial=0)))
+    threshold = np.partition(shared, len(shared) - depth)[len(shared) - depth]
+    pool = np.flatnonzero(shared >= threshold)
+    # every user's row: the pool's columns, then its additions outside the pool (if any)
+    in_pool = positions(pool, sparse.columns)
+    outside = np.flatnonzero(in_pool < 0)
+    outside = outside[np.argsort(sparse.rows[outside], kind="stable")]
+    owner, column = sparse.rows[outside], sparse.columns[outside]
+    counts = np.bincount(owner, minlength=n_users)
+    slot = len(pool) + np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+    width = len(pool) + int(counts.max(initial=0))
+    columns = np.full((n_users, width), -1, np.int64)
+    columns[:, : len(pool)] = pool
+    columns[owner, slot] = column
+    block = np.full((n_users, width), -np.inf)
+    block[:, : len(pool)] = shared[pool]
+    block[owner, slot] = shared[column] + sparse.values[outside]
+    inside = np.flatnonzero(in_pool >= 0)
+    block[sparse.rows[inside], in_pool[inside]] += sparse.values[inside]
+    return np.take_along_axis(columns, dense_top_k(block, k, rng), 1)
+
+
+def dense_top_k(scores: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """:func:`livereplay.ranking.top_k` of a dense block, in one partition of it: rows whose
+    k-th score is tied with a column left out (where the tie must be broken at random) go
+    through ``top_k``, the others are sorted best first among their k columns."""
+    n_columns = scores.shape[1]
+    k = min(k, n_columns)
+    top = np.argpartition(scores, n_columns - k, axis=1)[:, n_columns - k:]
+    top_scores = np.take_along_axis(scores, top, 1)
+    kth = top_scores.min(axis=1, keepdims=True)
+    tied = (scores == kth).sum(axis=1) > (top_scores == kth).sum(axis=1)
+    if tied.any():
+        top[tied] = top_k(scores[tied], k, rng)
+        top_scores[tied] = np.take_along_axis(scores[tied], top[tied], 1)
+    return np.take_along_axis(top, np.argsort(-top_scores, axis=1, kind="stable"), 1)
+
 
 class LearnerSlate:
-    """Shows the ``k`` live channels a learner scores highest; feeds it each step.
+    """Shows the ``k`` live channels a learner scores highest (nothing without a learner),
+    feeds it each step, and records what was shown and taken (:class:`Exposure`).
 
     Users are scored in blocks of at most ``score_budget`` scores, as in replay; ties at the
     k-th score are broken by a generator seeded with ``seed``.
     """
 
-    def __init__(self, learner: Learner, k: int, *, seed: int = 0,
-                 score_budget: int = 1 << 20) -> None:
+    def __init__(self, learner: Learner | None, k: int, exposure: Exposure, *, seed: int = 0,
+                 score_budget: int = 1 << 22) -> None:
         self.learner = learner
         self.k = k
+        self.exposure = exposure
         self.score_budget = score_budget
         self.revealer = Revealer()
         self.rng = np.random.default_rng(seed)
-        learner.reset()
+        if learner is not None:
+            learner.reset()
 
     def recommend(self, users: np.ndarray, live: np.ndarray, t: int) -> np.ndarray:
-        """An (len(users), k) array of channels of ``live`` to show each user at step ``t``."""
+        """An (len(users), k) array of channels of ``live`` to show each user at step ``t``
+        (k = 0 without a learner)."""
         candidates = np.sort(live)
-        distinct_users, user_row = distinct(users, inverse=True)
-        shown = np.empty((len(distinct_users), min(self.k, len(candidates))), np.int64)
-        for lo, hi, scores in scores_in_chunks(self.learner, distinct_users, candidates, t,
-                                               self.score_budget):
-            scores = np.broadcast_to(scores, (hi - lo, len(candidates)))
-            shown[lo:hi] = candidates[top_k(scores, self.k, self.rng)]
-        return shown[user_row]
+        if self.learner is None:
+            shown = np.empty((len(users), 0), np.int64)
+        else:
+            distinct_users, user_row = distinct(users, inverse=True)
+            shown = np.empty((len(distinct_users), min(self.k, len(candidates))), np.int64)
+            for lo, hi, scores in scores_in_chunks(self.learner, distinct_users, candidates, t,
+                                                   self.score_budget):
+                shown[lo:hi] = candidates[slate_top_k(scores, hi - lo, self.k, self.rng)]
+            shown = shown[user_row]
+        self.exposure.record_slates(t, candidates, shown)
+        return shown
+
+    def chosen(self, t: int, users: np.ndarray, channels: np.ndarray) -> None:
+        self.exposure.record_choices(t, channels)
 
     def observe(self, t: int, users: np.ndarray, streamers: np.ndarray, stops: np.ndarray) -> None:
-        self.learner.observe(self.revealer.reveal(t, users, streamers, stops))
+        if self.learner is not None:
+            self.learner.observe(self.revealer.reveal(t, users, streamers, stops))
 
 
 @dataclass(frozen=True)
 class ClosedLoopReport:
-    """How a policy did online.
-
-    acceptance_rate         -- share of arriving users who took a channel from the slate
-    watch_per_session       -- viewing steps per session (both channels count when a user
-                               watches two at once)
-    new_channel_share       -- share of viewing steps spent on channels new to the user
-                               (never watched before the viewing started)
-    """
+    """How a policy did online in one run (one seed): its feedback metrics
+    (:mod:`livereplay.sim.feedback`), the sessions and rows of its log, and the seconds taken."""
 
     policy: str
+    seed: int
     sessions: int
     rows: int
-    acceptance_rate: float
-    watch_per_session: float
-    new_channel_share: float
+    feedback: Feedback
     seconds: float
-
-    def row(self) -> tuple[str, ...]:
-        acceptance = "-" if np.isnan(self.acceptance_rate) else f"{self.acceptance_rate:.3f}"
-        return (self.policy, f"{self.sessions:,}", f"{self.rows:,}", acceptance,
-                f"{self.watch_per_session:.3f}", f"{self.new_channel_share:.3f}",
-                f"{self.seconds:.1f}")
-
-    HEADER = ("policy", "sessions", "rows", "acceptance", "watch/session", "new share", "seconds")
 
 
 def run_closed_loop(params: SimParams, learner: Learner | None, seed: int = 0, *,
@@ -104,16 +175,186 @@ def run_closed_loop(params: SimParams, learner: Learner | None, seed: int = 0, *
     """Simulate with ``learner``'s slates shown to arriving users (None: no recommendations);
     ``seed`` seeds the world and the slates' tie-breaking, ``name`` labels the report."""
     began = time.perf_counter()
-    slate = None if learner is None else LearnerSlate(learner, params.slate_size, seed=seed)
+    exposure = Exposure(params.n_streamers, params.n_steps)
+    slate = LearnerSlate(learner, params.slate_size, exposure, seed=seed)
     simulated = simulate(params, seed, progress=progress, slate=slate)
-    length = (simulated.stop - simulated.start).astype(np.int64)
     report = ClosedLoopReport(
-        policy=name or ("(none)" if learner is None else type(learner).__name__),
-        sessions=simulated.n_sessions,
-        rows=len(length),
-        acceptance_rate=simulated.n_accepted / simulated.n_shown if simulated.n_shown else float("nan"),
-        watch_per_session=length.sum() / max(1, simulated.n_sessions),
-        new_channel_share=length[simulated.new].sum() / max(1, length.sum()),
-        seconds=time.perf_counter() - began,
-    )
+        policy=name or ("none" if learner is None else type(learner).__name__), seed=seed,
+        sessions=simulated.n_sessions, rows=len(simulated.user),
+        feedback=feedback(simulated, exposure), seconds=time.perf_counter() - began)
     return report, simulated
+
+
+@dataclass(frozen=True)
+class PolicySummary:
+    """A policy's runs over several seeds, and each metric's mean with its 95% t-interval."""
+
+    policy: str
+    reports: list[ClosedLoopReport]
+
+    def overall(self, metric: str) -> tuple[float, float]:
+        """Mean over seeds and interval half-width (NaN with one seed) of a run's metric."""
+        return _over_seeds([r.feedback.overall[metric] for r in self.reports])
+
+    def per_day(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        """Mean over seeds and interval half-width of the metric on each day."""
+        return t_interval(np.array([r.feedback.per_day[metric] for r in self.reports]))
+
+    def drift(self, metric: str) -> tuple[float, float]:
+        """Mean over seeds and interval half-width of the metric's slope per day."""
+        return _over_seeds([r.feedback.drift[metric] for r in self.reports])
+
+    def difference(self, metric: str, reference: PolicySummary) -> tuple[float, float]:
+        """Mean over seeds and interval half-width of this policy's metric minus the
+        ``reference`` policy's, seed by seed (paired: each seed is the same world for both)."""
+        return _over_seeds([r.feedback.overall[metric] - b.feedback.overall[metric]
+                            for r, b in zip(self.reports, reference.reports)])
+
+    @property
+    def seconds(self) -> float:
+        """Mean seconds per run."""
+        return float(np.mean([r.seconds for r in self.reports]))
+
+
+def t_interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over the first axis (the seeds) and half-width of its 95% Student t-interval,
+    ``t_{n-1} * sd / sqrt(n)``; NaN half-widths with a single seed.
+
+    >>> mean, half = t_interval(np.array([1.0, 2.0, 3.0]))   # t_2 = 4.303, sd 1
+    >>> float(mean), round(float(half), 3)
+    (2.0, 2.484)
+    """
+    n = len(values)
+    mean = values.mean(axis=0)
+    if n < 2:
+        return mean, np.full_like(mean, np.nan)
+    return mean, t_quantile(n - 1) * values.std(axis=0, ddof=1) / math.sqrt(n)
+
+
+def _over_seeds(values: list[float]) -> tuple[float, float]:
+    mean, half = t_interval(np.array(values))
+    return float(mean), float(half)
+
+
+def t_quantile(df: int) -> float:
+    """The 97.5% quantile of Student's t with ``df`` degrees of freedom: tabulated up to 30,
+    beyond by the Cornish-Fisher expansion around the normal's (error under 1e-4)."""
+    if df <= len(T_QUANTILES):
+        return T_QUANTILES[df - 1]
+    z = 1.959964
+    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+
+
+def run_policies(params: SimParams, policies: list[str], seeds: list[int],
+                 make_learner: Callable[..., Learner], *,
+                 progress: bool = False) -> list[PolicySummary]:
+    """Run every policy (a learner name, or ``none``) with every seed, in closed loop: a seed
+    gives every policy the same world, and seeds the learner (``make_learner(name,
+    seed=seed)``) and the slates' tie-breaking."""
+    reports: dict[str, list[ClosedLoopReport]] = {policy: [] for policy in policies}
+    with tqdm(total=len(policies) * len(seeds), disable=not progress, unit="run",
+              desc="closed loop") as bar:
+        for seed in seeds:
+            for policy in policies:
+                learner = None if policy == "none" else make_learner(policy, seed=seed)
+                reports[policy].append(run_closed_loop(params, learner, seed, name=policy,
+                                                       progress=progress)[0])
+                bar.update(1)
+    return [PolicySummary(policy, runs) for policy, runs in reports.items()]
+
+
+def _estimate(mean: float, half: float, digits: int = 3) -> str:
+    """``mean ± half`` (``mean`` alone without an interval, ``-`` when undefined)."""
+    if math.isnan(mean):
+        return "-"
+    return f"{mean:.{digits}f}" if math.isnan(half) else f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
+def summary_rows(summaries: list[PolicySummary]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Header and rows of the table of policies: each metric over the whole run (mean over
+    seeds ± 95% interval half-width), and the seconds per run."""
+    header = ("policy", *(LABELS[m] for m in METRICS), "s/run")
+    return header, [(s.policy, *(_estimate(*s.overall(m)) for m in METRICS), f"{s.seconds:.1f}")
+                    for s in summaries]
+
+
+def drift_rows(summaries: list[PolicySummary]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Header and rows of the table of drifts: each metric's change per day (least-squares
+    slope of its daily series), mean over seeds ± 95% interval half-width."""
+    header = ("drift per day", *(LABELS[m] for m in METRICS))
+    return header, [(s.policy, *(_estimate(*s.drift(m), digits=4) for m in METRICS))
+                    for s in summaries]
+
+
+def difference_rows(summaries: list[PolicySummary]) -> tuple[tuple[str, ...],
+                                                             list[tuple[str, ...]]]:
+    """Header and rows of the table of each policy minus the first, seed by seed: the mean
+    difference ± its 95% interval, which excludes 0 where the two policies differ beyond
+    what the seeds vary (a paired comparison: every seed gives both the same world, so the
+    world's variation cancels)."""
+    reference = summaries[0]
+    header = (f"minus {reference.policy}", *(LABELS[m] for m in METRICS))
+    return header, [(s.policy, *(_estimate(*s.difference(m, reference)) for m in METRICS))
+                    for s in summaries[1:]]
+
+
+def summaries_dict(summaries: list[PolicySummary], params: SimParams) -> dict[str, Any]:
+    """Everything measured, for a JSON file: per policy and metric, over the whole run and
+    per day, the mean over seeds, the interval's bounds and each seed's value (NaN as null)."""
+    def estimate(mean: Any, half: Any, per_seed: list[Any]) -> dict[str, Any]:
+        mean, half = np.asarray(mean), np.asarray(half)
+        return {"mean": mean.tolist(), "low": (mean - half).tolist(),
+                "high": (mean + half).tolist(), "per_seed": per_seed}
+
+    return _nulls({"params": params.as_dict(), "level": LEVEL, "policies": {
+        s.policy: {
+            "seeds": [r.seed for r in s.reports],
+            "seconds": [r.seconds for r in s.reports],
+            "sessions": [r.sessions for r in s.reports],
+            "rows": [r.rows for r in s.reports],
+            "overall": {m: estimate(*s.overall(m), [r.feedback.overall[m] for r in s.reports])
+                        for m in METRICS},
+            "drift_per_day": {m: estimate(*s.drift(m), [r.feedback.drift[m] for r in s.reports])
+                              for m in METRICS},
+            "per_day": {m: estimate(*s.per_day(m),
+                                    [r.feedback.per_day[m].tolist() for r in s.reports])
+                        for m in METRICS},
+        } for s in summaries}})
+
+
+def _nulls(value: Any) -> Any:
+    """``value`` with every NaN float (nested in dicts and lists) replaced by None."""
+    if isinstance(value, dict):
+        return {key: _nulls(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nulls(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def write_json(summaries: list[PolicySummary], params: SimParams, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(summaries_dict(summaries, params), indent=2) + "\n")
+
+
+def plot_drift(summaries: list[PolicySummary], path: Path) -> Path:
+    """One panel per metric: its value on each day, one line per policy (mean over seeds)
+    with the 95% interval as a band when there are several seeds."""
+    from livereplay.plots import _save, plt
+
+    fig, axes = plt.subplots(2, -(-len(METRICS) // 2), figsize=(13, 7), sharex=True)
+    for ax, metric in zip(axes.ravel(), METRICS):
+        for summary in summaries:
+            mean, half = summary.per_day(metric)
+            days = np.arange(len(mean))
+            line, = ax.plot(days, mean, marker="o", markersize=2, label=summary.policy)
+            ax.fill_between(days, mean - half, mean + half, color=line.get_color(), alpha=0.2)
+        ax.set_title(LABELS[metric])
+        ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("day")
+    axes.ravel()[0].legend(fontsize="small")
+    seeds = len(summaries[0].reports)
+    fig.suptitle(f"feedback metrics per day (mean over {seeds} seed{'s' * (seeds > 1)}"
+                 f"{', band: 95% t-interval' if seeds > 1 else ''})", fontsize="small")
+    return _save(fig, path)

@@ -72,10 +72,14 @@ class SimParams:
                                start times of broadcasts)
     Closed loop (a slate of recommendations shown to arriving users; see livereplay.sim.closed_loop)
       slate_size            -- k, channels shown
-      accept_outside        -- utility of ignoring the slate
-      accept_taste, accept_popularity, accept_familiarity -- weights of the taste match, the
-                               log popularity and log(1 + past rows with the channel) in a
-                               shown channel's utility
+      accept_outside        -- utility of ignoring the slate (a multinomial logit with an
+                               outside option: see Platform.accept_from_slate)
+      accept_taste, accept_familiarity, accept_popularity -- weights of the taste match, of
+                               log(1 + the user's past rows with the channel) and of its log
+                               popularity in a shown channel's utility: the user's own
+                               affinity weighs, popularity does not by default
+      accept_position       -- weight of log(1 + place in the slate) taken off a shown
+                               channel's utility: the first places are looked at more
     Horizon
       n_steps               -- steps simulated
     """
@@ -106,9 +110,10 @@ class SimParams:
     hourly_rhythm: tuple[float, ...] = REAL_HOURLY_RHYTHM
     slate_size: int = 10
     accept_outside: float = 4.0
-    accept_taste: float = 1.0
-    accept_popularity: float = 0.3
-    accept_familiarity: float = 1.0
+    accept_taste: float = 8.0
+    accept_popularity: float = 0.0
+    accept_familiarity: float = 4.0
+    accept_position: float = 2.0
 
     def __post_init__(self) -> None:
         problems = [f"{name} must be positive" for name in
@@ -151,6 +156,9 @@ PRESETS: dict[str, SimParams] = {
     "tiny": SimParams(n_users=500, n_streamers=2500, n_steps=3 * 144),
     # a few thousand users over two weeks: a quick demo, and the closed-loop default
     "small": SimParams(n_users=3000, n_streamers=15_000, n_steps=14 * 144),
+    # the scale of the embedded sample (2151 users of the 100k file, all their rows): the
+    # world of twitch-100k with a user sample's share of its users
+    "twitch-sample": SimParams(n_users=2185),
     # the scale of the real 100k file: 100k users, 6148 steps
     "twitch-100k": SimParams(),
     # the scale of the full release: 15.5M users, 465k streamers, 124M rows (see above)

@@ -70,6 +70,10 @@ class Slate(Protocol):
     def recommend(self, users: np.ndarray, live: np.ndarray, t: int) -> np.ndarray:
         """An (len(users) x k) array of channels among ``live`` to show each user at step t."""
 
+    def chosen(self, t: int, users: np.ndarray, channels: np.ndarray) -> None:
+        """What the users shown a (non-empty) slate at step ``t`` did: the channel each took
+        from it, -1 where ignored."""
+
     def observe(self, t: int, users: np.ndarray, streamers: np.ndarray, stops: np.ndarray) -> None:
         """The viewings that started at step ``t`` (every step is told, in order)."""
 
@@ -390,23 +394,33 @@ class Platform:
     def accept_from_slate(self, t: int, users: np.ndarray, live: LiveChannels) -> np.ndarray:
         """Show each user the slate; the chosen channel, or -1 where the user ignores it.
 
-        Choice model (multinomial logit with an outside option): a shown channel s has utility
-        ``accept_taste * taste(u, s) + accept_popularity * log popularity(s)
-        + accept_familiarity * log(1 + past rows of u with s)``, ignoring the slate has
-        utility ``accept_outside``; the user takes the option of highest utility plus Gumbel
-        noise, so the chance to accept grows with the affinity for what is shown.
+        Choice model (multinomial logit with an outside option): the channel s shown at place
+        i of u's slate (0 first) has utility ``accept_taste * taste(u, s) + accept_familiarity
+        * log(1 + past rows of u with s) + accept_popularity * log popularity(s)
+        - accept_position * log(1 + i)``; ignoring the slate has utility ``accept_outside``;
+        the user takes the option of highest utility plus Gumbel noise. The user's own
+        affinity -- taste and familiarity -- weighs more than popularity, and the first places
+        are looked at more, so the chance to accept grows with how well the slate fits the
+        user, best first. An empty slate (no recommendations) is neither counted nor drawn on.
         """
         p = self.params
-        shown = np.asarray(self.slate.recommend(users, live.ids, t), np.int64)  # type: ignore[union-attr]
+        slate = self.slate
+        assert slate is not None
+        shown = np.asarray(slate.recommend(users, live.ids, t), np.int64)
+        if shown.shape[1] == 0:
+            return np.full(len(users), -1, np.int64)
         familiarity = self.favourites.counts(np.repeat(users, shown.shape[1]), shown.ravel())
         utility = (p.accept_taste * self.taste(users, shown)
+                   + p.accept_familiarity * np.log1p(familiarity.reshape(shown.shape))
                    + p.accept_popularity * np.log(self.streamers.popularity[shown])
-                   + p.accept_familiarity * np.log1p(familiarity.reshape(shown.shape)))
+                   - p.accept_position * np.log1p(np.arange(shown.shape[1])))
         options = np.column_stack([np.full(len(users), p.accept_outside), utility])
         choice = np.argmax(options + self.rng_acceptance.gumbel(size=options.shape), axis=1)
+        chosen = np.where(choice > 0, shown[np.arange(len(users)), choice - 1], -1)
         self.n_shown += len(users)
         self.n_accepted += int((choice > 0).sum())
-        return np.where(choice > 0, shown[np.arange(len(users)), choice - 1], -1)
+        slate.chosen(t, users, chosen)
+        return chosen
 
     # --- running --------------------------------------------------------------------------
     def run(self, *, progress: bool = False) -> None:
