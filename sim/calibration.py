@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -126,6 +127,44 @@ def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
     grid = np.concatenate([a, b])
     gap = np.searchsorted(a, grid, side="right") / len(a) - np.searchsorted(b, grid, side="right") / len(b)
     return float(np.abs(gap).max())
+
+
+def kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
+    """Kendall's tau-b between two scorings of the same items: +1 when they order every pair
+    alike, -1 when they order every pair oppositely (ties count for neither).
+
+    >>> kendall_tau(np.array([0.1, 0.5, 0.3]), np.array([1.0, 3.0, 2.0]))
+    1.0
+    >>> kendall_tau(np.array([0.1, 0.5, 0.3]), np.array([2.0, 1.0, 3.0]))
+    -0.333...
+    """
+    first, second = np.triu_indices(len(a), 1)
+    sign_a, sign_b = np.sign(a[first] - a[second]), np.sign(b[first] - b[second])
+    untied = np.count_nonzero(sign_a) * np.count_nonzero(sign_b)
+    return float((sign_a * sign_b).sum() / np.sqrt(untied)) if untied else float("nan")
+
+
+def fit_monotone(statistic: Callable[[float], float], target: float, low: float, high: float,
+                 steps: int = 6) -> float:
+    """The value in [low, high] at which a statistic that moves monotonically with it (up or
+    down) meets ``target``, by bisection: ``steps`` halvings after evaluating both ends (a
+    target outside their range gives the nearer end). Used to fit a simulation parameter to
+    a figure of the real sample, the statistic simulating a log for each value.
+
+    >>> round(fit_monotone(lambda x: 10 - x ** 2, 6.0, 0.0, 3.0, steps=20), 4)
+    2.0
+    """
+    at_low, at_high = statistic(low), statistic(high)
+    rising = at_high > at_low
+    if (target <= min(at_low, at_high)) or (target >= max(at_low, at_high)):
+        return low if abs(at_low - target) <= abs(at_high - target) else high
+    for _ in range(steps):
+        middle = (low + high) / 2
+        if (statistic(middle) < target) == rising:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
 
 
 def comparison_rows(real: LogStats, sim: LogStats) -> list[tuple[str, str, str, str]]:

@@ -1,0 +1,160 @@
+"""Fidelity of predictability: do learners rank on a simulated log as they rank on real rows?
+
+Replays the built-in learners (``starts``, ``log`` candidates, the test days 32-42) on the
+embedded Twitch sample and on a log of the ``twitch-sample`` preset (the sample's users,
+streamers and steps; simulated once per ``--seed``), and prints both tables side by side
+with what the simulator must reproduce:
+
+- Kendall's tau between the two orderings of the learners by hr@1, by hr@10 and by hr@10 on
+  the events whose channel is new to the user (target: >= 0.7 each);
+- ``repeat`` and ``pop`` hr@1 (target: within 20% of the real values);
+- the best learned model's hr@10 over ``repeat``'s (target: within 10% of the real ratio);
+- the simulated log's size beside the sample's.
+
+    python benchmarks/fidelity.py                       # every built-in learner, seed 0
+    python benchmarks/fidelity.py --learners random,pop,repeat,mf --seeds 0,1
+
+Runs are kept in ``--out`` (one folder per log), so a second call with more learners reuses
+the finished ones.
+
+``--fit`` fits the spread of channel popularity (``popularity_sigma``) instead: the value at
+which ``pop``'s hr@1 on the *validation* days 20-31 of a ``twitch-sample`` log equals the
+sample's (bisection, :func:`livereplay.sim.calibration.fit_monotone`), then checks that the
+``twitch-100k`` preset with it still lands on the real 100k file's figures. The presets'
+``popularity_sigma`` is the value this prints:
+
+    python benchmarks/fidelity.py --fit --seeds 0,1,2
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from livereplay.data import default_data_path, read_csv
+from livereplay.executors import execute
+from livereplay.learners.registry import BUILTIN
+from livereplay.data import Log
+from livereplay.runner import RunSpec, run
+from livereplay.sim.calibration import (calibration_rows, fit_monotone, format_table,
+                                        kendall_tau, log_stats)
+from livereplay.sim.presets import parse_overrides, preset
+from livereplay.sim.world import simulate, simulate_to_csv
+
+BASELINES = ("random", "pop", "recent-pop", "repeat", "repeat-recent")
+ORDERINGS = (("hr@1", "all"), ("hr@10", "all"), ("hr@10", "new"))
+DAYS = "32-42"
+VALIDATION_DAYS = "20-31"
+
+
+def learner_metrics(data: Path | None, learners: list[str], jobs: int,
+                    out: Path) -> dict[str, dict[tuple[str, str], float]]:
+    """learner -> {(metric, split): value} of one ``starts``/``log`` replay of days 32-42."""
+    specs = [RunSpec(learner=name, data=data, days=DAYS, bootstrap=0) for name in learners]
+    results = execute(specs, jobs=jobs, store=out / "runs")
+    return {r.learner: {(metric, split): r.metrics()[split][metric] for metric, split in ORDERINGS}
+            for r in results}
+
+
+def best_learned(metrics: dict[str, dict[tuple[str, str], float]]) -> str:
+    """The learner (not a baseline) with the highest hr@10."""
+    learned = [name for name in metrics if name not in BASELINES]
+    return max(learned, key=lambda name: metrics[name]["hr@10", "all"])
+
+
+def pop_hit_rate(log: Log) -> float:
+    """``pop``'s hr@1 on the starts of the validation days: how often a session starts on
+    the live channel with the most rows so far."""
+    result = run(RunSpec(learner="pop", days=VALIDATION_DAYS, bootstrap=0), log=log,
+                 progress=False)
+    return result.metrics()["all"]["hr@1"]
+
+
+def fit_popularity(preset_name: str, seeds: list[int], low: float = 2.3,
+                   high: float = 3.1) -> None:
+    """Print the popularity spread fitted on the sample (``pop``'s hr@1 averaged over the
+    logs of ``seeds``: one log at the sample's scale varies by about 0.01 from seed to seed)
+    and the 100k calibration with it."""
+    target = pop_hit_rate(read_csv(default_data_path()))
+
+    def simulated(sigma: float) -> float:
+        value = float(np.mean([pop_hit_rate(simulate(preset(preset_name, popularity_sigma=sigma),
+                                                     seed).to_log()) for seed in seeds]))
+        print(f"popularity_sigma {sigma:.4f}: pop hr@1 {value:.4f} (sample {target:.4f})",
+              flush=True)
+        return value
+
+    sigma = round(fit_monotone(simulated, target, low, high, steps=5), 2)
+    print(f"\nfitted popularity_sigma = {sigma}; twitch-100k with it, seed {seeds[0]}:\n")
+    stats = log_stats(simulate(preset("twitch-100k", popularity_sigma=sigma), seeds[0]).to_log())
+    print(format_table(("statistic", "real 100k", "simulated", "rel. error", ""),
+                       calibration_rows(stats)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", default=",".join(BUILTIN),
+                        help="comma-separated (default: every built-in learner)")
+    parser.add_argument("--seeds", default="0", help="simulation seeds, comma-separated")
+    parser.add_argument("--preset", default="twitch-sample")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a parameter of the preset (repeatable)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", default="fidelity-runs", type=Path)
+    parser.add_argument("--fit", action="store_true",
+                        help="fit popularity_sigma on the validation days instead (see above)")
+    args = parser.parse_args()
+    if args.fit:
+        fit_popularity(args.preset, [int(seed) for seed in args.seeds.split(",")])
+        return
+    learners = args.learners.split(",")
+    if "repeat" not in learners or "pop" not in learners:
+        parser.error("--learners must include repeat and pop")
+
+    real_log = read_csv(default_data_path())
+    real = learner_metrics(None, learners, args.jobs, args.out / "real")
+    params = preset(args.preset, **parse_overrides(args.set))
+    for seed in map(int, args.seeds.split(",")):
+        name = "-".join([args.preset, *sorted(args.set), f"seed{seed}"])
+        path = args.out / f"{name}.csv"
+        if not path.exists():
+            args.out.mkdir(parents=True, exist_ok=True)
+            simulate_to_csv(params, path, seed)
+        sim_log = read_csv(path)
+        sim = learner_metrics(path, learners, args.jobs, args.out / name)
+        print(f"\n{' '.join([args.preset, *args.set])}, seed {seed}: {sim_log.n_rows:,} rows, "
+              f"{sim_log.n_users:,} users, {sim_log.n_streamers:,} streamers (the sample: "
+              f"{real_log.n_rows:,}, "
+              f"{real_log.n_users:,}, {real_log.n_streamers:,}); starts/log, days {DAYS}\n")
+        print(format_table(
+            ("learner", *(f"real {m} {s}" for m, s in ORDERINGS),
+             *(f"sim {m} {s}" for m, s in ORDERINGS)),
+            [(name, *(f"{real[name][o]:.3f}" for o in ORDERINGS),
+              *(f"{sim[name][o]:.3f}" for o in ORDERINGS)) for name in learners]))
+        print()
+        rows = []
+        for metric, split in ORDERINGS:
+            tau = kendall_tau(np.array([real[n][metric, split] for n in learners]),
+                              np.array([sim[n][metric, split] for n in learners]))
+            rows.append((f"Kendall tau, learners by {metric} ({split})", "", "", f"{tau:.2f}",
+                         ">= 0.7", "ok" if tau >= 0.7 else "OFF"))
+        for name in ("repeat", "pop"):
+            a, b = real[name]["hr@1", "all"], sim[name]["hr@1", "all"]
+            error = abs(b - a) / a
+            rows.append((f"{name} hr@1", f"{a:.3f}", f"{b:.3f}", f"{error:.2f}", "<= 0.20",
+                         "ok" if error <= 0.2 else "OFF"))
+        if len(learners) > len(set(learners) & set(BASELINES)):
+            ratio = {side: m[best_learned(m)]["hr@10", "all"] / m["repeat"]["hr@10", "all"]
+                     for side, m in (("real", real), ("sim", sim))}
+            error = abs(ratio["sim"] - ratio["real"]) / ratio["real"]
+            rows.append((f"best learned / repeat hr@10 ({best_learned(real)} / "
+                         f"{best_learned(sim)})", f"{ratio['real']:.3f}", f"{ratio['sim']:.3f}",
+                         f"{error:.2f}", "<= 0.10", "ok" if error <= 0.1 else "OFF"))
+        print(format_table(("figure", "real", "sim", "tau / rel. error", "target", ""), rows))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
