@@ -188,16 +188,73 @@ def rank_by_chunks(learner: Learner, t: int, users: np.ndarray, candidates: np.n
     return ranks
 
 
-def top_k(scores: Scores, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Columns of the ``k`` highest scores of each row, best first.
+def top_k(scores: Scores, k: int, rng: np.random.Generator,
+          n_users: int | None = None) -> np.ndarray:
+    """Columns of the ``k`` highest scores of each user's row, best first: ``scores`` is a
+    dense block, one shared row (1, C) for ``n_users`` users, or :class:`SparseScores`, the
+    last two ranked without forming users x candidates.
 
-    Ties are broken uniformly at random with ``rng`` (seeded by the caller), so a slate is
-    reproducible for a seed and a constant policy does not always show the lowest ids.
+    Ties at the k-th score are broken uniformly at random with ``rng`` (seeded by the caller),
+    so a slate is reproducible for a seed and a constant policy does not always show the
+    lowest ids.
 
     >>> top_k(np.array([[0.1, 0.9, 0.5], [1.0, 1.0, 0.0]]), 2, np.random.default_rng(0))[0]
     array([1, 2])
+
+    A user's top k and every column tied with its k-th score lie among its own additions and
+    the shared row's columns scoring at least the (k + m)-th best shared score, m the most
+    additions of a user (of the other columns, at least k score that much); the dense block
+    ranked is those columns only.
     """
-    scores = np.asarray(scores)  # a dense block, from SparseScores too
+    if n_users is None:
+        n_users = scores.n_users if isinstance(scores, SparseScores) else len(scores)
+    if not isinstance(scores, SparseScores) and len(scores) == n_users:
+        return _dense_top_k(np.asarray(scores), k, rng)
+    sparse = scores if isinstance(scores, SparseScores) else SparseScores(
+        scores[0], np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), n_users)
+    shared = np.asarray(sparse.shared, np.float64)
+    per_user = np.bincount(sparse.rows, minlength=n_users)
+    depth = min(len(shared), k + int(per_user.max(initial=0)))
+    threshold = np.partition(shared, len(shared) - depth)[len(shared) - depth]
+    pool = np.flatnonzero(shared >= threshold)
+    # every user's row: the pool's columns, then its additions outside the pool (if any)
+    in_pool = positions(pool, sparse.columns)
+    outside = np.flatnonzero(in_pool < 0)
+    outside = outside[np.argsort(sparse.rows[outside], kind="stable")]
+    owner, column = sparse.rows[outside], sparse.columns[outside]
+    counts = np.bincount(owner, minlength=n_users)
+    slot = len(pool) + np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+    width = len(pool) + int(counts.max(initial=0))
+    columns = np.full((n_users, width), -1, np.int64)
+    columns[:, : len(pool)] = pool
+    columns[owner, slot] = column
+    block = np.full((n_users, width), -np.inf)
+    block[:, : len(pool)] = shared[pool]
+    block[owner, slot] = shared[column] + sparse.values[outside]
+    inside = np.flatnonzero(in_pool >= 0)
+    block[sparse.rows[inside], in_pool[inside]] += sparse.values[inside]
+    return np.take_along_axis(columns, _dense_top_k(block, k, rng), 1)
+
+
+def _dense_top_k(scores: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """:func:`top_k` of a dense block, in one partition of it: rows whose k-th score is tied
+    with a column left out (where the tie must be broken at random) go through
+    :func:`_top_k_random_ties`, the others are sorted best first among their k columns."""
+    n_columns = scores.shape[1]
+    k = min(k, n_columns)
+    top = np.argpartition(scores, n_columns - k, axis=1)[:, n_columns - k:]
+    top_scores = np.take_along_axis(scores, top, 1)
+    kth = top_scores.min(axis=1, keepdims=True)
+    tied = (scores == kth).sum(axis=1) > (top_scores == kth).sum(axis=1)
+    if tied.any():
+        top[tied] = _top_k_random_ties(scores[tied], k, rng)
+        top_scores[tied] = np.take_along_axis(scores[tied], top[tied], 1)
+    return np.take_along_axis(top, np.argsort(-top_scores, axis=1, kind="stable"), 1)
+
+
+def _top_k_random_ties(scores: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """:func:`top_k` of a dense block, every row's ties at its k-th score broken by one
+    uniform draw per score."""
     n_columns = scores.shape[1]
     k = min(k, n_columns)
     tiebreak = rng.random(scores.shape)

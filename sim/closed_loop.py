@@ -39,78 +39,20 @@ from typing import Any, Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from livereplay.arrays import distinct, positions
-from livereplay.contract import Learner, SparseScores
-from livereplay.intervals import LEVEL
-from livereplay.ranking import Scores, scores_in_chunks, top_k
+from livereplay.arrays import distinct
+from livereplay.contract import Learner
+from livereplay.intervals import LEVEL, t_interval
+from livereplay.ranking import scores_in_chunks, top_k
 from livereplay.reveal import Revealer
 
 from .feedback import METRICS, Exposure, Feedback, feedback
 from .presets import SimParams
 from .world import SimulatedLog, simulate
 
-#: 97.5% quantiles of Student's t with 1..30 degrees of freedom (two-sided 95%: LEVEL).
-T_QUANTILES = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201,
-               2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074,
-               2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 #: Column headers of the metrics in tables and plots.
 LABELS = {"acceptance": "acceptance", "watch_per_user": "watch/user-day",
           "new_share": "new share", "impression_gini": "impression Gini",
           "watch_gini": "watch Gini", "diversity": "channels/user-day"}
-
-
-def slate_top_k(scores: Scores, n_users: int, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Columns of the ``k`` highest scores of each of ``n_users`` users, best first, ties
-    broken uniformly at random: what :func:`livereplay.ranking.top_k` gives on the dense
-    block, without forming users x candidates for shared or sparse scores.
-
-    A user's top k and every column tied with its k-th score lie among its own additions and
-    the shared row's columns scoring at least the (k + m)-th best shared score, m the most
-    additions of a user (of the other columns, at least k score that much); the dense block
-    ranked is those columns only.
-    """
-    if not isinstance(scores, SparseScores) and len(scores) == n_users:
-        return dense_top_k(np.asarray(scores), k, rng)
-    sparse = scores if isinstance(scores, SparseScores) else SparseScores(
-        scores[0], np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), n_users)
-    shared = np.asarray(sparse.shared, np.float64)
-    per_user = np.bincount(sparse.rows, minlength=n_users)
-    depth = min(len(shared), k + int(per_user.max(initial=0)))
-    threshold = np.partition(shared, len(shared) - depth)[len(shared) - depth]
-    pool = np.flatnonzero(shared >= threshold)
-    # every user's row: the pool's columns, then its additions outside the pool (if any)
-    in_pool = positions(pool, sparse.columns)
-    outside = np.flatnonzero(in_pool < 0)
-    outside = outside[np.argsort(sparse.rows[outside], kind="stable")]
-    owner, column = sparse.rows[outside], sparse.columns[outside]
-    counts = np.bincount(owner, minlength=n_users)
-    slot = len(pool) + np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
-    width = len(pool) + int(counts.max(initial=0))
-    columns = np.full((n_users, width), -1, np.int64)
-    columns[:, : len(pool)] = pool
-    columns[owner, slot] = column
-    block = np.full((n_users, width), -np.inf)
-    block[:, : len(pool)] = shared[pool]
-    block[owner, slot] = shared[column] + sparse.values[outside]
-    inside = np.flatnonzero(in_pool >= 0)
-    block[sparse.rows[inside], in_pool[inside]] += sparse.values[inside]
-    return np.take_along_axis(columns, dense_top_k(block, k, rng), 1)
-
-
-def dense_top_k(scores: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """:func:`livereplay.ranking.top_k` of a dense block, in one partition of it: rows whose
-    k-th score is tied with a column left out (where the tie must be broken at random) go
-    through ``top_k``, the others are sorted best first among their k columns."""
-    n_columns = scores.shape[1]
-    k = min(k, n_columns)
-    top = np.argpartition(scores, n_columns - k, axis=1)[:, n_columns - k:]
-    top_scores = np.take_along_axis(scores, top, 1)
-    kth = top_scores.min(axis=1, keepdims=True)
-    tied = (scores == kth).sum(axis=1) > (top_scores == kth).sum(axis=1)
-    if tied.any():
-        top[tied] = top_k(scores[tied], k, rng)
-        top_scores[tied] = np.take_along_axis(scores[tied], top[tied], 1)
-    return np.take_along_axis(top, np.argsort(-top_scores, axis=1, kind="stable"), 1)
 
 
 class LearnerSlate:
@@ -143,7 +85,7 @@ class LearnerSlate:
             shown = np.empty((len(distinct_users), min(self.k, len(candidates))), np.int64)
             for lo, hi, scores in scores_in_chunks(self.learner, distinct_users, candidates, t,
                                                    self.score_budget):
-                shown[lo:hi] = candidates[slate_top_k(scores, hi - lo, self.k, self.rng)]
+                shown[lo:hi] = candidates[top_k(scores, self.k, self.rng, hi - lo)]
             shown = shown[user_row]
         self.exposure.record_slates(t, candidates, shown)
         return shown
@@ -216,33 +158,9 @@ class PolicySummary:
         return float(np.mean([r.seconds for r in self.reports]))
 
 
-def t_interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean over the first axis (the seeds) and half-width of its 95% Student t-interval,
-    ``t_{n-1} * sd / sqrt(n)``; NaN half-widths with a single seed.
-
-    >>> mean, half = t_interval(np.array([1.0, 2.0, 3.0]))   # t_2 = 4.303, sd 1
-    >>> float(mean), round(float(half), 3)
-    (2.0, 2.484)
-    """
-    n = len(values)
-    mean = values.mean(axis=0)
-    if n < 2:
-        return mean, np.full_like(mean, np.nan)
-    return mean, t_quantile(n - 1) * values.std(axis=0, ddof=1) / math.sqrt(n)
-
-
 def _over_seeds(values: list[float]) -> tuple[float, float]:
     mean, half = t_interval(np.array(values))
     return float(mean), float(half)
-
-
-def t_quantile(df: int) -> float:
-    """The 97.5% quantile of Student's t with ``df`` degrees of freedom: tabulated up to 30,
-    beyond by the Cornish-Fisher expansion around the normal's (error under 1e-4)."""
-    if df <= len(T_QUANTILES):
-        return T_QUANTILES[df - 1]
-    z = 1.959964
-    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
 
 
 def run_policies(params: SimParams, policies: list[str], seeds: list[int],

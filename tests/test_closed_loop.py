@@ -14,7 +14,7 @@ from livereplay.errors import ReplayError
 from livereplay.learners.registry import make_learner
 from livereplay.ranking import top_k
 from livereplay.sim.cli import add_simulate_arguments, run_simulate
-from livereplay.sim.closed_loop import run_closed_loop, run_policies, slate_top_k, t_interval
+from livereplay.sim.closed_loop import run_closed_loop, run_policies, t_interval
 from livereplay.sim.feedback import Exposure, feedback, gini
 from livereplay.sim.presets import preset
 from livereplay.sim.world import SimulatedLog, simulate
@@ -93,13 +93,13 @@ def test_slates_are_the_top_k_of_the_dense_block(seed):
     for scores in (shared[None, :], sparse, rng.normal(size=(n_users, n_candidates))):
         expected = top_k(np.broadcast_to(np.asarray(scores), (n_users, n_candidates)), k,
                          np.random.default_rng(0))
-        np.testing.assert_array_equal(slate_top_k(scores, n_users, k, np.random.default_rng(0)),
+        np.testing.assert_array_equal(top_k(scores, k, np.random.default_rng(0), n_users),
                                       expected)
 
 
 def test_ties_in_shared_scores_are_broken_at_random_per_user():
     scores = np.zeros((1, 50))
-    shown = slate_top_k(scores, 200, 3, np.random.default_rng(0))
+    shown = top_k(scores, 3, np.random.default_rng(0), 200)
     assert shown.shape == (200, 3) and len(np.unique(shown)) == 50
     assert all(len(set(row)) == 3 for row in shown.tolist())
 
