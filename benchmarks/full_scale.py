@@ -10,8 +10,11 @@ peak resident memory is its own:
 - cold parse: ``livereplay stats`` with an empty cache (parse in chunks, both indexes, cache);
 - warm open: opening the cached log (memory-mapped) before any replay;
 - stats: ``livereplay stats`` through the cache;
-- replays: ``livereplay run`` of each learner on ``starts`` and ``next`` (log candidates);
-- compare: ``livereplay compare --learners ... --protocol starts``.
+- compare: ``livereplay compare --learners ... --protocol starts --jobs N``; its runs are
+  the ``starts`` replays (each run's seconds and peak memory as the run records them), so
+  the longest replay is not run twice;
+- replays: ``livereplay run`` of each learner on the other protocols (``next``; and on
+  ``starts`` too with ``--jobs 0``, which skips the compare).
 
     python benchmarks/full_scale.py --folder /data/livereplay-full --next-sample mf=0.2  # 124M rows
     python benchmarks/full_scale.py --folder /tmp/lr --scale 0.1            # 12M rows
@@ -65,6 +68,17 @@ def figures(folder: Path, preset: str, scale: float, learners: list[str], protoc
     yield "cold parse + indexes + cache", n_rows, "rows", cold, cold_mb
     yield "warm open (mapped)", n_rows, "rows", open_seconds, open_mb
     yield "stats (cached)", n_rows, "rows", warm, warm_mb
+    if jobs and "starts" in protocols:
+        compared = out / "compare"
+        seconds, mb = timed([*LIVEREPLAY, "compare", "--quiet", "--data", str(data),
+                             "--cache-dir", str(cache), "--learners", ",".join(learners),
+                             "--protocol", "starts", "--jobs", str(jobs), "--bootstrap", "0",
+                             "--out", str(compared)])
+        yield f"compare {','.join(learners)} --jobs {jobs}", None, "", seconds, mb
+        for r in json.loads((compared / "results.json").read_text())["results"]:
+            yield f"run {r['learner']} starts (compare)", r["metrics"]["all"]["n"], "events", \
+                r["seconds"], r["peak_rss_mb"]
+        protocols = [protocol for protocol in protocols if protocol != "starts"]
     for protocol in protocols:
         for learner in learners:
             result = out / f"{learner}-{protocol}.json"
@@ -77,12 +91,6 @@ def figures(folder: Path, preset: str, scale: float, learners: list[str], protoc
             label = f" (users x{share:g})" if sample else ""
             yield f"run {learner} {protocol}{label}", r["metrics"]["all"]["n"], "events", \
                 r["seconds"], mb
-    if jobs:
-        seconds, mb = timed([*LIVEREPLAY, "compare", "--quiet", "--data", str(data),
-                             "--cache-dir", str(cache), "--learners", ",".join(learners),
-                             "--protocol", "starts", "--jobs", str(jobs), "--bootstrap", "0",
-                             "--out", str(out / "compare")])
-        yield f"compare {','.join(learners)} --jobs {jobs}", None, "", seconds, mb
 
 
 def main() -> None:
@@ -94,8 +102,10 @@ def main() -> None:
                         help="fraction of the full release's users and streamers (default 1)")
     parser.add_argument("--learners", default="pop,repeat,mf")
     parser.add_argument("--protocols", default="starts,next", help="replayed protocols")
-    parser.add_argument("--jobs", type=int, default=2,
-                        help="processes of the compare (0: no compare)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="processes of the compare (default 1: one run at a time, "
+                             "within one machine's memory at full scale; 0: no compare, the "
+                             "starts replays as single runs)")
     parser.add_argument("--next-sample", action="append", default=[], metavar="LEARNER=F",
                         help="evaluate a seeded share F of the users in LEARNER's next replay "
                              "(it still learns from every row), e.g. mf=0.2: at full scale "

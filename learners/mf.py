@@ -6,7 +6,11 @@ recurrent or attentive reading of its recent streamers) and a candidate streamer
 embedding and a bias; the score is their dot product plus the bias (plus, for some models, a
 term per (user, candidate) pair). Each session that starts is a softmax over the streamers
 available at its step (all of them, or ``max_candidates`` of them sampled, the target always
-kept), so gradients reach only the active users and the available streamers.
+kept), so gradients reach only the active users and the available streamers. A step whose
+sessions start more distinct channels than ``max_candidates`` (17k starts on 3.6k channels a
+step in the full release) trains a sampled softmax instead: each session's target against
+``max_candidates`` available streamers drawn uniformly for the step, so its cost stays
+sessions x ``max_candidates``.
 
 Training is batched: the sessions of each revealed step are queued with everything the model
 reads about them as it was at that step (the softmax block, the user's inputs, the pair
@@ -40,7 +44,7 @@ import numpy as np
 from livereplay.arrays import distinct, positions
 from livereplay.contract import Learner, Step
 
-from .signals import softmax_block
+from .signals import sampled_block, softmax_block
 from .tf_common import DenseAdam, EmbeddingTable, adagrad, compile_function, halves, tensorflow
 
 LOSSES = ("softmax", "squared")
@@ -51,13 +55,16 @@ SPLIT_ROWS = 128  # batches of this many users or more compute a heavy query in 
 class Sessions:
     """The sessions that started at one step, queued for training with what the model read
     about them at that step: its softmax block, each target's column in it, the ids of each
-    user-side input and the sparse pair inputs (rows: session, column, value)."""
+    user-side input and the sparse pair inputs (rows: session, column, value); for a
+    sampled softmax, the columns of the negatives the sessions share (else None: each
+    session's softmax is the whole block)."""
 
     step: int
     candidates: np.ndarray
     target: np.ndarray
     ids: list[np.ndarray]
     pairs: np.ndarray | None
+    negatives: np.ndarray | None = None
 
 
 class FactorLearner(Learner):
@@ -84,7 +91,8 @@ class FactorLearner(Learner):
         score (default 4), so that a quiet spell does not leave sessions unlearnt for long.
     max_candidates
         Streamers of the available set in one step's softmax; larger sets are sampled
-        uniformly, the targets always kept (default 512).
+        uniformly, the targets always kept (default 512). A step whose targets alone are
+        more trains each session against its target and this many sampled streamers.
     loss
         ``"softmax"`` (cross-entropy over the candidates, default) or ``"squared"`` (the
         seed's squared error against 1 for the watched streamer and 0 for the other
@@ -163,22 +171,25 @@ class FactorLearner(Learner):
         self.compiled_: dict[tuple[str, bool], Any] = {}
 
     def _function(self, kind: str, split: bool) -> Any:
-        """The compiled ``"train"`` or ``"score"`` call, with the query computed on the two
-        halves of the batch side by side if ``split``; traced once, when first asked for
-        (a replay of the embedded sample never splits, so it never traces that variant)."""
+        """The compiled ``"train"``, ``"sampled"`` (train a sampled softmax) or ``"score"``
+        call, with the query computed on the two halves of the batch side by side if
+        ``split``; traced once, when first asked for (a replay of the embedded sample never
+        splits or samples, so it never traces those variants)."""
         if (kind, split) not in self.compiled_:
             tf = tensorflow()
             shapes = self._input_shapes()
             pair_spec = [tf.TensorSpec([3, None], tf.int32)] if self._has_pairs() else []
-            if kind == "train":
-                step, signature = self._train_step, [
+            if kind != "score":
+                sampled = kind == "sampled"
+                step, signature = functools.partial(self._train_step, sampled), [
                     *(tf.TensorSpec([None, table.dim + 1], tf.float32)
                       for table in self.tables_.values()),
                     tf.TensorSpec([None], tf.int32),  # the block's streamers, as items taken
                     *(tf.TensorSpec([None, *shape], tf.int32) for _, shape in shapes),
-                    tf.TensorSpec([None, None], tf.float32),  # columns each step allows
+                    tf.TensorSpec([None] if sampled else [None, None],  # the negatives' columns,
+                                  tf.int32 if sampled else tf.float32),  # or each step's
                     tf.TensorSpec([None, 2], tf.int32),  # step and target of each session
-                    *pair_spec]
+                    *pair_spec * (1 + sampled)]  # sampled: the negatives' and targets' pairs
             else:
                 step, signature = self._score_step, [
                     *(tf.TensorSpec([None, *shape, self.dim], tf.float32) for _, shape in shapes),
@@ -214,18 +225,25 @@ class FactorLearner(Learner):
         n = len(rows)
         return halves(lambda *x: self._query(list(x[:n]), list(x[n:])), [*rows, *valid])
 
-    def _logits(self, query: Any, streamers: Any, pairs: Any | None) -> Any:
+    def _logits(self, query: Any, streamers: Any, pairs: Any | None,
+                paired: bool = False) -> Any:
         """TensorFlow: the (B, C) logits of queries against streamers (rows with their bias
-        in the last column), the pair terms' common part as one more column of the product."""
+        in the last column), the pair terms' common part as one more column of the product;
+        if ``paired``, the (B,) logits of each query against its own row of ``streamers``
+        (a pair's column is then ignored)."""
         tf = tensorflow()
         users = [query, tf.ones_like(query[:, :1])]
         if pairs is not None:
             common, extra = self._pair_terms(query, pairs)
             users.append(common[:, None])
             streamers = tf.concat([streamers, tf.ones_like(streamers[:, :1])], axis=1)
-        logits = tf.matmul(tf.concat(users, axis=1), streamers, transpose_b=True)
+        if paired:
+            logits = tf.reduce_sum(tf.concat(users, axis=1) * streamers, axis=1)
+        else:
+            logits = tf.matmul(tf.concat(users, axis=1), streamers, transpose_b=True)
         if pairs is not None:
-            logits = tf.tensor_scatter_nd_add(logits, tf.transpose(pairs[:2]), extra)
+            where = pairs[:1] if paired else pairs[:2]
+            logits = tf.tensor_scatter_nd_add(logits, tf.transpose(where), extra)
         return logits
 
     def _score_step(self, split: bool, *args: Any) -> Any:
@@ -235,17 +253,18 @@ class FactorLearner(Learner):
         query = self._queries(split, list(args[:n]), list(args[n: 2 * n]))
         return self._logits(query, args[2 * n], args[2 * n + 1] if len(args) > 2 * n + 1 else None)
 
-    def _train_step(self, split: bool, *args: Any) -> list[Any]:
+    def _train_step(self, sampled: bool, split: bool, *args: Any) -> list[Any]:
         """The compiled training call (arguments: see :meth:`_train`): ``updates`` gradient
         steps on a batch; returns each table's rows taken, trained, with their Adagrad
-        accumulators as the last column."""
+        accumulators as the last column. If ``sampled``, one step's sessions each train
+        their target against the shared negatives (own target masked)."""
         tf = tensorflow()
         names, shapes = list(self.tables_), self._input_shapes()
         n_tables, n_inputs = len(names), len(shapes)
         taken = list(args[:n_tables])
         rows, sq_grad = [t[:, :-1] for t in taken], [t[:, -1] for t in taken]
         candidates, inputs = args[n_tables], args[n_tables + 1: n_tables + 1 + n_inputs]
-        allowed, sessions, *pairs = args[n_tables + 1 + n_inputs:]
+        allowed, sessions, *pairs = args[n_tables + 1 + n_inputs:]  # sampled: the negatives
         session_step, target = sessions[:, 0], sessions[:, 1]
         table_of = [names.index(name) for name, _ in shapes]
         items, bias = names.index("items"), names.index("bias")
@@ -257,20 +276,13 @@ class FactorLearner(Learner):
                 gathered = [tf.gather(rows[table], tf.maximum(ids, 0)) * mask[..., None]
                             for table, ids, mask in zip(table_of, inputs, valid)]
                 streamers = tf.concat([tf.gather(rows[items], candidates), rows[bias]], axis=1)
-                logits = self._logits(self._queries(split, gathered, valid), streamers,
-                                      pairs[0] if pairs else None)
-                if self.loss == "softmax":
-                    logits = tf.cond(  # a single step's block needs no mask
-                        tf.shape(allowed)[0] > 1,
-                        lambda: logits + tf.gather((allowed - 1.0) * 1e9, session_step),
-                        lambda: logits)
-                    loss = tf.reduce_mean(
-                        tf.nn.sparse_softmax_cross_entropy_with_logits(target, logits))
+                query = self._queries(split, gathered, valid)
+                if sampled:
+                    logits, keep = self._sampled_logits(query, streamers, allowed, target, pairs)
+                    loss = self._loss(logits, tf.zeros_like(target), keep)
                 else:
-                    wanted = tf.one_hot(target, tf.shape(logits)[1])
-                    loss = (tf.reduce_sum(tf.gather(allowed, session_step)
-                                          * tf.square(logits - wanted))
-                            / tf.cast(tf.shape(logits)[0], tf.float32))
+                    logits = self._logits(query, streamers, pairs[0] if pairs else None)
+                    loss = self._loss(logits, target, allowed, session_step)
             grads = tape.gradient(loss, [rows, dense])
             for i, grad in enumerate(grads[0]):
                 rows[i], sq_grad[i] = adagrad(rows[i], sq_grad[i], grad, self.lr)
@@ -278,17 +290,52 @@ class FactorLearner(Learner):
                 self.dense_.apply(grads[1])
         return [tf.concat([r, a[:, None]], axis=1) for r, a in zip(rows, sq_grad)]
 
+    def _sampled_logits(self, query: Any, streamers: Any, negatives: Any, target: Any,
+                        pairs: list[Any]) -> tuple[Any, Any]:
+        """TensorFlow: a sampled softmax's (B, 1 + K) logits, each session's target in
+        column 0 and the K negatives after it, and the mask of the columns that count (a
+        session's own target among the negatives does not)."""
+        tf = tensorflow()
+        logits = tf.concat(
+            [self._logits(query, tf.gather(streamers, target), pairs[1] if pairs else None,
+                          paired=True)[:, None],
+             self._logits(query, tf.gather(streamers, negatives), pairs[0] if pairs else None)],
+            axis=1)
+        own = tf.cast(tf.equal(target[:, None], negatives[None, :]), tf.float32)
+        return logits, tf.concat([tf.ones_like(own[:, :1]), 1.0 - own], axis=1)
+
+    def _loss(self, logits: Any, target: Any, keep: Any, row_of: Any | None = None) -> Any:
+        """TensorFlow: the mean loss of the sessions' logits over the columns ``keep`` allows
+        (``keep`` has a row per session, or per step if ``row_of`` gives each session's)."""
+        tf = tensorflow()
+        kept = (lambda: keep) if row_of is None else (lambda: tf.gather(keep, row_of))
+        if self.loss == "softmax":
+            masked = lambda: logits + (kept() - 1.0) * 1e9  # noqa: E731
+            logits = masked() if row_of is None else tf.cond(  # one step's block needs no mask
+                tf.shape(keep)[0] > 1, masked, lambda: logits)
+            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(target, logits))
+        wanted = tf.one_hot(target, tf.shape(logits)[1])
+        return (tf.reduce_sum(kept() * tf.square(logits - wanted))
+                / tf.cast(tf.shape(logits)[0], tf.float32))
+
     # --- batching ---------------------------------------------------------------------------
     def observe(self, step: Step) -> None:
-        users = step.started.user
+        users, streamers, negatives = step.started.user, step.started.streamer, None
         if len(users):
-            candidates, target = softmax_block(step.available, step.started.streamer,
-                                               self.max_candidates, self.rng_)
+            if len(distinct(streamers)) > self.max_candidates:  # a sampled step trains alone
+                candidates, target, negatives = sampled_block(step.available, streamers,
+                                                              self.max_candidates, self.rng_)
+                if self.queue_:
+                    self._train()
+            else:
+                candidates, target = softmax_block(step.available, streamers,
+                                                   self.max_candidates, self.rng_)
             self.queue_.append(Sessions(step.t, candidates, target, self._inputs(users),
-                                        self._pairs(users, candidates, step.t)))
+                                        self._pairs(users, candidates, step.t), negatives))
             self.queued_ += len(users)
         self._remember(step)
-        self._train_if_due(step.t + 1, full=self.queued_ >= self.batch_sessions)
+        self._train_if_due(step.t + 1, full=self.queued_ >= self.batch_sessions
+                           or negatives is not None)
 
     def _train_if_due(self, t: int, full: bool = False) -> None:
         """Train on the queue if it is ``full`` or if its oldest session is ``batch_steps``
@@ -300,7 +347,8 @@ class FactorLearner(Learner):
 
     def _train(self) -> None:
         """One compiled call on every queued session, then an empty queue. Each session's
-        softmax runs over the union of the queued blocks, masked to its own step's block."""
+        softmax runs over the union of the queued blocks, masked to its own step's block,
+        or (a queue of one sampled step) over its target and the step's negatives."""
         queue, self.queue_, self.queued_ = self.queue_, [], 0
         candidates = distinct(np.concatenate([s.candidates for s in queue]))
         columns = [positions(candidates, s.candidates) for s in queue]
@@ -326,10 +374,19 @@ class FactorLearner(Learner):
             pairs = [np.concatenate([np.stack([s.pairs[0] + offset, column[s.pairs[1]], s.pairs[2]])
                                      for s, column, offset in zip(queue, columns, first)],
                                     axis=1).astype(np.int32)]
-        train = self._function("train", self._split(len(sessions)))
+        kind, negatives = "train", queue[0].negatives
+        if negatives is not None:  # the negatives' pairs (column: which negative), the targets'
+            kind, allowed = "sampled", negatives
+            negative = np.full(len(candidates), -1)
+            negative[negatives] = np.arange(len(negatives))
+            if pairs:
+                row, col, value = pairs[0]
+                pairs = [np.stack([row, negative[col], value])[:, negative[col] >= 0],
+                         pairs[0][:, col == sessions[row, 1]]]
+        train = self._function(kind, self._split(len(sessions)))
         out = train(*(self.tables_[name].take(ids) for name, ids in taken.items()),
-                          positions(taken["items"], candidates).astype(np.int32), *local,
-                          allowed, sessions.astype(np.int32), *pairs)
+                    positions(taken["items"], candidates).astype(np.int32), *local,
+                    allowed, sessions.astype(np.int32), *pairs)
         for (name, ids), trained in zip(taken.items(), out):
             self.tables_[name].put(ids, trained.numpy())
 

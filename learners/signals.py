@@ -157,3 +157,22 @@ def softmax_block(available: np.ndarray, targets: np.ndarray, max_candidates: in
         sampled = rng.choice(others, size=min(keep, len(others)), replace=False)
         available = np.union1d(targets, sampled)
     return available, positions(available, targets).astype(np.int32)
+
+
+def sampled_block(available: np.ndarray, targets: np.ndarray, size: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sampled softmax's block for a step whose targets alone outnumber ``size``: the
+    candidates (every target and ``size`` available streamers drawn uniformly), the column
+    of each target and the columns of the drawn ones, the negatives every session shares
+    (a session's own target among them is masked by the loss). Its cost is sessions x
+    ``size`` however many channels the step's sessions start.
+
+    >>> candidates, target, negatives = sampled_block(np.arange(10), np.array([7, 8, 9]), 2,
+    ...                                               np.random.default_rng(0))
+    >>> len(negatives), bool(np.all(candidates[target] == [7, 8, 9]))
+    (2, True)
+    """
+    drawn = rng.choice(available, size=min(size, len(available)), replace=False)
+    candidates = np.union1d(targets, drawn)
+    return (candidates, positions(candidates, targets).astype(np.int32),
+            positions(candidates, np.sort(drawn)).astype(np.int32))

@@ -11,9 +11,12 @@ import sys
 import numpy as np
 import pytest
 
+from livereplay.arrays import positions
+from livereplay.learners import mf
 from livereplay.learners.registry import BUILTIN, available_learners, make_learner
 from livereplay.data import Log
 from livereplay.engine import replay
+from livereplay.reveal import Revealer
 
 SMALL = {
     "mf": dict(dim=8),
@@ -47,8 +50,10 @@ def log() -> Log:
     return planted_log()
 
 
-def run(name: str, log: Log, seed: int = 0, **kw):
-    return replay(log, make_learner(name, seed=seed, **SMALL.get(name, {})), **kw)
+def run(name: str, log: Log, seed: int = 0, max_candidates: int | None = None, **kw):
+    params = {**SMALL.get(name, {}), **({} if max_candidates is None else
+                                        dict(max_candidates=max_candidates))}
+    return replay(log, make_learner(name, seed=seed, **params), **kw)
 
 
 @pytest.mark.parametrize("name", list(SMALL))
@@ -75,6 +80,46 @@ def test_mf_learns_co_watching() -> None:
     assert learnt["n"] > 100 and learnt["mrr"] > popular["mrr"] + 0.1, (learnt, popular)
 
 
+@pytest.mark.parametrize("name", ["mf", "liverec"])
+def test_sampled_softmax_over_every_channel_is_the_softmax(name: str, monkeypatch) -> None:
+    """A step trained as a sampled softmax whose negatives are every available channel (own
+    target masked) teaches exactly what the softmax over the whole block teaches."""
+    rng = np.random.default_rng(0)
+    revealer = Revealer()
+    full, sampled = (make_learner(name, seed=0, batch_sessions=1, **SMALL[name])
+                     for _ in range(2))
+    full.reset(), sampled.reset()
+    users, streamers = np.arange(50), np.arange(20)
+
+    def scores(learner) -> np.ndarray:
+        return learner.score(users, streamers, 31)
+
+    for t in range(31):
+        step = revealer.reveal(t, rng.choice(50, 12, replace=False), rng.integers(0, 20, 12),
+                               t + rng.integers(1, 4, 12))
+        if t == 30:  # the sampled one samples this step, its negatives: all available
+            before = scores(full)
+            sampled.max_candidates = 0
+            monkeypatch.setattr(mf, "sampled_block", lambda available, targets, size, rng: (
+                available, positions(available, targets), np.arange(len(available))))
+        full.observe(step), sampled.observe(step)
+    assert ("sampled", False) in sampled.compiled_ and ("sampled", False) not in full.compiled_
+    assert np.abs(scores(full) - before).max() > 1e-3
+    np.testing.assert_allclose(scores(sampled), scores(full), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["mf", "liverec"])
+def test_steps_with_more_targets_than_candidates_learn(name: str, log: Log) -> None:
+    """With a softmax block of 2 channels, every step with more distinct targets trains a
+    sampled softmax: the learner still learns the planted favourites, seed for seed."""
+    window = (200, log.n_steps)
+    learnt = run(name, log, window=window, max_candidates=2)
+    again = run(name, log, window=window, max_candidates=2)
+    chance = run("random", log, window=window).metrics()["all"]["mrr"]
+    assert learnt.metrics()["all"]["mrr"] > chance + 0.15, (learnt.metrics(), chance)
+    np.testing.assert_array_equal(learnt.ranks, again.ranks)
+
+
 @pytest.mark.parametrize("name", ["mf", "liverec", "blend"])
 def test_same_seed_same_ranks(name: str, log: Log) -> None:
     first = run(name, log, seed=3, window=(300, 400))
@@ -99,6 +144,7 @@ DIGESTS = """
 import hashlib, json, sys
 from livereplay.data import default_data_path, read_csv
 from livereplay.engine import replay
+from livereplay.reveal import Revealer
 from livereplay.learners.registry import make_learner
 log = read_csv(default_data_path())
 digests = {}
