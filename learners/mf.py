@@ -94,7 +94,7 @@ class FactorLearner(Learner):
         uniformly, the targets always kept (default 256). A step whose targets alone are
         more trains each session against its target and this many sampled streamers.
         The embedded sample never has more than 72 channels live at once; on a simulated
-        3M-row log (~3,000 live, ~290 targets a step), 256 instead of 512 takes ``mf`` from
+        3M-row log (~700 live, ~290 targets a step), 256 instead of 512 takes ``mf`` from
         39 to 25 s and ``fpmc`` from 40 to 31 s for 0.004 of hr@1 (128: 20 s, 0.012).
     loss
         ``"softmax"`` (cross-entropy over the candidates, default) or ``"squared"`` (the
