@@ -17,19 +17,20 @@ with what the simulator must reproduce:
 Runs are kept in ``--out`` (one folder per log), so a second call with more learners reuses
 the finished ones.
 
-``--fit`` fits the spread of channel popularity (``popularity_sigma``) instead: the value at
-which ``pop``'s hr@1 on the *validation* days 20-31 of a ``twitch-sample`` log equals the
-sample's (bisection, :func:`livereplay.sim.calibration.fit_monotone`), then checks that the
-``twitch-100k`` preset with it still lands on the real 100k file's figures. The presets'
-``popularity_sigma`` is the value this prints:
+``--fit`` fits the ``twitch-sample`` preset to the sample instead, on the *validation* days
+20-31 (each figure averaged over ``--seeds`` logs; bisection, twice over,
+:func:`livereplay.sim.calibration.fit_parameters`): the number of channels to the channels
+the sample's users watch, the weight of taste to ``mf``'s hr@10 on channels new to the user,
+and the spread of popularity to ``pop``'s hr@1. The preset holds the values this prints:
 
-    python benchmarks/fidelity.py --fit --seeds 0,1,2
+    python benchmarks/fidelity.py --fit --seeds 0,1
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -38,8 +39,7 @@ from livereplay.executors import execute
 from livereplay.learners.registry import BUILTIN
 from livereplay.data import Log
 from livereplay.runner import RunSpec, run
-from livereplay.sim.calibration import (calibration_rows, fit_monotone, format_table,
-                                        kendall_tau, log_stats)
+from livereplay.sim.calibration import Fit, fit_parameters, format_table, kendall_tau
 from livereplay.sim.presets import parse_overrides, preset
 from livereplay.sim.world import simulate, simulate_to_csv
 
@@ -64,33 +64,40 @@ def best_learned(metrics: dict[str, dict[tuple[str, str], float]]) -> str:
     return max(learned, key=lambda name: metrics[name]["hr@10", "all"])
 
 
-def pop_hit_rate(log: Log) -> float:
-    """``pop``'s hr@1 on the starts of the validation days: how often a session starts on
-    the live channel with the most rows so far."""
-    result = run(RunSpec(learner="pop", days=VALIDATION_DAYS, bootstrap=0), log=log,
-                 progress=False)
-    return result.metrics()["all"]["hr@1"]
+def validation_figure(learner: str, split: str, metric: str) -> Callable[[Log], float]:
+    """The figure ``metric`` of ``learner`` on the ``split`` events of a ``starts``/``log``
+    replay of the validation days 20-31 of a log."""
+    def figure(log: Log) -> float:
+        result = run(RunSpec(learner=learner, days=VALIDATION_DAYS, bootstrap=0), log=log,
+                     progress=False)
+        return result.metrics()[split][metric]
+    return figure
 
 
-def fit_popularity(preset_name: str, seeds: list[int], low: float = 2.3,
-                   high: float = 3.1) -> None:
-    """Print the popularity spread fitted on the sample (``pop``'s hr@1 averaged over the
-    logs of ``seeds``: one log at the sample's scale varies by about 0.01 from seed to seed)
-    and the 100k calibration with it."""
-    target = pop_hit_rate(read_csv(default_data_path()))
+# What --fit fits, in this order: the channels there are (to the channels the sample's users
+# watch), the weight of taste in an exploring user's choice (to how well mf predicts the
+# channels new to a user: the co-watching structure) and the spread of popularity (to how
+# often the most popular live channel is the one started).
+SAMPLE_FITS = (
+    Fit("n_streamers", 3_000, 100_000, lambda log: float(log.n_streamers), log=True,
+        integer=True),
+    Fit("taste", 2.0, 32.0, validation_figure("mf", "new", "hr@10"), log=True),
+    Fit("popularity_sigma", 1.0, 3.0, validation_figure("pop", "all", "hr@1")),
+)
 
-    def simulated(sigma: float) -> float:
-        value = float(np.mean([pop_hit_rate(simulate(preset(preset_name, popularity_sigma=sigma),
-                                                     seed).to_log()) for seed in seeds]))
-        print(f"popularity_sigma {sigma:.4f}: pop hr@1 {value:.4f} (sample {target:.4f})",
-              flush=True)
-        return value
 
-    sigma = round(fit_monotone(simulated, target, low, high, steps=5), 2)
-    print(f"\nfitted popularity_sigma = {sigma}; twitch-100k with it, seed {seeds[0]}:\n")
-    stats = log_stats(simulate(preset("twitch-100k", popularity_sigma=sigma), seeds[0]).to_log())
-    print(format_table(("statistic", "real 100k", "simulated", "rel. error", ""),
-                       calibration_rows(stats)))
+def fit_sample_preset(preset_name: str, seeds: list[int]) -> None:
+    """Print the preset's parameters of :data:`SAMPLE_FITS` fitted on the embedded sample,
+    each figure averaged over the logs of ``seeds``, and the figures with them."""
+    real = read_csv(default_data_path())
+    fitted = fit_parameters(preset(preset_name), SAMPLE_FITS, real, seeds, rounds=2,
+                            report=lambda line: print(line, flush=True))
+    print("\nfitted: " + ", ".join(f"{fit.parameter}={getattr(fitted, fit.parameter):g}"
+                                      for fit in SAMPLE_FITS))
+    for seed in seeds:
+        log = simulate(fitted, seed).to_log()
+        print(f"seed {seed}: " + ", ".join(f"{fit.parameter} figure {fit.figure(log):.4f} "
+                                           f"(real {fit.figure(real):.4f})" for fit in SAMPLE_FITS))
 
 
 def main() -> None:
@@ -104,10 +111,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="fidelity-runs", type=Path)
     parser.add_argument("--fit", action="store_true",
-                        help="fit popularity_sigma on the validation days instead (see above)")
+                        help="fit the preset's channels, taste and popularity spread to the "
+                             "sample instead (see above)")
     args = parser.parse_args()
     if args.fit:
-        fit_popularity(args.preset, [int(seed) for seed in args.seeds.split(",")])
+        fit_sample_preset(args.preset, [int(seed) for seed in args.seeds.split(",")])
         return
     learners = args.learners.split(",")
     if "repeat" not in learners or "pop" not in learners:

@@ -12,15 +12,18 @@ distinct viewers per streamer, simultaneous viewing) and the distributions behin
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from livereplay.arrays import distinct, pair_keys, split_pair_keys
 from livereplay.data import STEPS_PER_DAY, Log
+
+from .presets import SimParams
+from .world import simulate
 
 # The Twitch 100k file (100k_a.csv), as given by its own aggregates in the calibration files:
 # rows = sum of per-user frequencies, mean interval = total watch volume / rows, distinct
@@ -165,6 +168,58 @@ def fit_monotone(statistic: Callable[[float], float], target: float, low: float,
         else:
             high = middle
     return (low + high) / 2
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A parameter of :class:`~livereplay.sim.presets.SimParams` to fit, in [low, high]
+    (bisected on a log scale if ``log``, rounded if ``integer``), and the figure of a log it
+    should reproduce (computed on the real log for the target, on simulated logs to fit)."""
+
+    parameter: str
+    low: float
+    high: float
+    figure: Callable[[Log], float]
+    log: bool = False
+    integer: bool = False
+
+    def value(self, x: float) -> float:
+        """The parameter's value at ``x``, a point of the bisected scale."""
+        value = float(np.exp(x)) if self.log else x
+        return round(value) if self.integer else value
+
+
+def fit_parameters(params: SimParams, fits: Sequence[Fit], real: Log, seeds: Sequence[int],
+                   rounds: int = 1, steps: int = 5,
+                   report: Callable[[str], None] = print) -> SimParams:
+    """``params`` with each parameter of ``fits`` fitted in turn (the ones before it already
+    set), by :func:`fit_monotone` on its figure averaged over the logs of ``seeds`` (one log
+    at the sample's scale varies from seed to seed), against the figure on ``real``; all
+    of them ``rounds`` times over, as each moves the others' figures.
+
+    Recovering the users behind a log from its number of rows:
+
+    >>> from livereplay.sim.presets import preset
+    >>> real = simulate(preset("tiny", n_users=600), seed=1).to_log()
+    >>> fit = Fit("n_users", 200, 1000, lambda log: log.n_rows, integer=True)
+    >>> fitted = fit_parameters(preset("tiny"), [fit], real, seeds=[1], report=lambda line: None)
+    >>> 550 <= fitted.n_users <= 650
+    True
+    """
+    targets = [fit.figure(real) for fit in fits]
+    for fit, target in [item for _ in range(rounds) for item in zip(fits, targets)]:
+
+        def simulated(x: float, fit: Fit = fit, target: float = target) -> float:
+            trial = replace(params, **{fit.parameter: fit.value(x)})
+            value = float(np.mean([fit.figure(simulate(trial, seed).to_log()) for seed in seeds]))
+            report(f"{fit.parameter} {fit.value(x):g}: {value:.4f} (real {target:.4f})")
+            return value
+
+        scale = np.log if fit.log else float
+        x = fit_monotone(simulated, target, scale(fit.low), scale(fit.high), steps=steps)
+        params = replace(params, **{fit.parameter: fit.value(x)})
+        report(f"fitted {fit.parameter} = {fit.value(x):g}")
+    return params
 
 
 def comparison_rows(real: LogStats, sim: LogStats) -> list[tuple[str, str, str, str]]:
