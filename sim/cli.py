@@ -51,7 +51,7 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG.format(names=", ".join(f.name for f in fields(SimParams)))
     parser.add_argument("--preset", default="small", choices=sorted(PRESETS),
                         help="tiny (seconds, tests), small (a quick demo), twitch-sample "
-                             "(the embedded sample's scale), twitch-100k "
+                             "(fitted to the embedded sample), twitch-100k "
                              "(the scale of the real 100k file), twitch-full (the scale of "
                              "the full release: 15.5M users, 124M rows); default small")
     parser.add_argument("--scale", type=float, default=1.0, metavar="F",

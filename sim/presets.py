@@ -17,6 +17,17 @@ simulated log lands on the real file's size, repeat share, rows per user and dis
 viewers per streamer (see :mod:`livereplay.sim.calibration` and ``benchmarks/sim_speed.py``). The
 smaller presets keep every law and shrink the populations and the horizon.
 
+The ``twitch-sample`` preset is fitted to the embedded sample itself, not scaled down from
+``twitch-100k``: the sample's users are not a uniform draw of the 100k file's. A uniform
+draw of 2,151 of its users would watch 13.6k channels in expectation (from the file's
+viewers per channel); the sample's watch 4,705, five viewers each. Its number of channels,
+the weight of taste in an exploring user's choice and the spread of popularity were fitted
+on the sample's validation days 20-31 (``python benchmarks/fidelity.py --fit --seeds 0,1``,
+:func:`livereplay.sim.calibration.fit_parameters`) to the channels the sample's users watch,
+to ``mf``'s hr@10 on channels new to the user (taste ends at the top of its range, 32: the
+simulated users' choices among new channels stay less predictable than the real ones') and
+to ``pop``'s hr@1.
+
 The ``twitch-full`` preset has the scale of the full release (15.5M users, 465k streamers,
 124M rows over the same 6148 steps). It keeps every law of ``twitch-100k`` but activity:
 the full release has 8 rows per user where the 100k file has 30, so the median sessions a
@@ -156,9 +167,9 @@ PRESETS: dict[str, SimParams] = {
     "tiny": SimParams(n_users=500, n_streamers=2500, n_steps=3 * 144),
     # a few thousand users over two weeks: a quick demo, and the closed-loop default
     "small": SimParams(n_users=3000, n_streamers=15_000, n_steps=14 * 144),
-    # the scale of the embedded sample (2151 users of the 100k file, all their rows): the
-    # world of twitch-100k with a user sample's share of its users
-    "twitch-sample": SimParams(n_users=2185),
+    # the embedded sample (2151 users of the 100k file, 6148 steps), fitted to it (see above)
+    "twitch-sample": SimParams(n_users=2185, n_streamers=7614, taste=32.0,
+                               popularity_sigma=2.40625),
     # the scale of the real 100k file: 100k users, 6148 steps
     "twitch-100k": SimParams(),
     # the scale of the full release: 15.5M users, 465k streamers, 124M rows (see above)
