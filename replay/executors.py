@@ -9,13 +9,16 @@ TensorFlow learners are built where they run. A run is a pure function of its sp
 log's bytes, so every engine returns the same ranks.
 
 With ``store``, each finished run is written at once, atomically, to ``store/KEY.npz``,
-where KEY is :func:`spec_key` (a hash of the spec with the log named by its content); a
-later sweep over the same folder loads those runs instead of running them again.
+where KEY is :func:`spec_key` (a hash of the spec with the log named by its content and
+livereplay's code by its sources); a later sweep over the same folder with the same code
+loads those runs instead of running them again.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -56,13 +59,39 @@ def _digest(path: Path) -> str:
         raise ReplayError(f"cannot read {path}: {error.strerror or error}") from None
 
 
+#: the packages whose sources :func:`code_digest` covers
+CODE_PACKAGES = ("livereplay", "livereplay.learners", "livereplay.sim")
+
+
+@functools.cache
+def code_digest(packages: tuple[str, ...] = CODE_PACKAGES) -> str:
+    """BLAKE2b of the Python sources of ``packages`` (default: livereplay, its learners and
+    its simulator), each file named by its package and path in it: a run stored by other
+    code is not reused. A learner of one's own outside them is not covered.
+
+    >>> len(code_digest())
+    32
+    """
+    files: dict[Path, str] = {}
+    for package in packages:
+        for root in importlib.util.find_spec(package).submodule_search_locations:
+            for path in sorted(Path(root).rglob("*.py")):
+                files.setdefault(path.resolve(), f"{package}:{path.relative_to(root).as_posix()}")
+    digest = hashlib.blake2b(digest_size=16)
+    for path, name in sorted(files.items(), key=lambda item: item[1]):
+        digest.update(name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def spec_record(spec: RunSpec, digest: str | None = None) -> dict[str, Any]:
     """The spec as plain data that defines its result: every field but :data:`LOADING_ONLY`,
     the log named by the BLAKE2b ``digest`` of its bytes (computed when not given) instead
-    of its path, so that the same run on a moved or copied file has the same record."""
+    of its path, so that the same run on a moved or copied file has the same record, and
+    livereplay's code by :func:`code_digest`."""
     record = {name: value for name, value in dataclasses.asdict(spec).items()
               if name not in LOADING_ONLY}
     record["data"] = {"blake2b": digest or _digest(spec.data_path)}
+    record["code"] = code_digest()
     return json.loads(json.dumps(record, sort_keys=True, default=str))
 
 

@@ -17,7 +17,7 @@ from livereplay import executors
 from livereplay.data import default_data_path
 from livereplay.cli import main
 from livereplay.errors import ReplayError
-from livereplay.executors import RAY_MISSING, execute, spec_key, spec_record
+from livereplay.executors import RAY_MISSING, code_digest, execute, spec_key, spec_record
 from livereplay.learners.baselines import Popularity
 from livereplay.runner import RunSpec
 from livereplay.tune import parse_space, tune
@@ -161,6 +161,21 @@ def test_the_key_names_the_data_by_its_content_and_ignores_how_it_is_loaded(tmp_
     for other in (dataclasses.replace(spec, seed=1), dataclasses.replace(spec, bootstrap=1),
                   dataclasses.replace(spec, params={"x": 1}), spec.with_learner("repeat")):
         assert spec_key(spec_record(other)) != spec_key(spec_record(spec))
+
+
+def test_the_key_names_the_code_by_its_sources(tmp_path, monkeypatch):
+    """A stored run is not reused by other code: the key holds a digest of the sources,
+    which changes with any file of the packages it covers."""
+    package = tmp_path / "plugin"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "model.py").write_text("WEIGHT = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = code_digest(("plugin",))
+    (package / "model.py").write_text("WEIGHT = 2\n")
+    code_digest.cache_clear()
+    assert code_digest(("plugin",)) != before
+    assert spec_record(SPECS[0])["code"] == code_digest()
 
 
 def test_the_store_reuses_runs_and_runs_a_corrupt_one_again(local, runs, tmp_path, capsys):
