@@ -384,7 +384,8 @@ class FactorLearner(Learner):
             negative[negatives] = np.arange(len(negatives))
             if pairs:
                 row, col, value = pairs[0]
-                pairs = [np.stack([row, negative[col], value])[:, negative[col] >= 0],
+                which = negative[col]
+                pairs = [np.stack([row, which, value])[:, which >= 0],
                          pairs[0][:, col == sessions[row, 1]]]
         train = self._function(kind, self._split(len(sessions)))
         out = train(*(self.tables_[name].take(ids) for name, ids in taken.items()),

@@ -247,8 +247,9 @@ def _dense_top_k(scores: np.ndarray, k: int, rng: np.random.Generator) -> np.nda
     kth = top_scores.min(axis=1, keepdims=True)
     tied = (scores == kth).sum(axis=1) > (top_scores == kth).sum(axis=1)
     if tied.any():
-        top[tied] = _top_k_random_ties(scores[tied], k, rng)
-        top_scores[tied] = np.take_along_axis(scores[tied], top[tied], 1)
+        tied_scores = scores[tied]
+        top[tied] = _top_k_random_ties(tied_scores, k, rng)
+        top_scores[tied] = np.take_along_axis(tied_scores, top[tied], 1)
     return np.take_along_axis(top, np.argsort(-top_scores, axis=1, kind="stable"), 1)
 
 

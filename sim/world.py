@@ -138,7 +138,8 @@ class LogSummary:
 class SimulatedLog:
     """A simulated log: the five columns of the data model (users and streamers as integer
     ids, rows in time order), the session of each row and whether its channel was new to
-    the user, and the session and slate counts of the run."""
+    the user, and the number of sessions of the run (what slates showed and what was taken
+    from them is the closed loop's :class:`~livereplay.sim.feedback.Exposure`)."""
 
     user: np.ndarray
     stream: np.ndarray
@@ -148,8 +149,6 @@ class SimulatedLog:
     session: np.ndarray
     new: np.ndarray
     n_sessions: int
-    n_shown: int
-    n_accepted: int
     params: SimParams
     seed: int
 
@@ -266,7 +265,7 @@ class Platform:
         self.busy_until = np.zeros(params.n_users, np.int64)
         self.hoppers: list[Viewers] = []
         self.rows = _Rows() if rows is None else rows
-        self.n_sessions = self.n_shown = self.n_accepted = 0
+        self.n_sessions = 0
         self.env = simpy.Environment()
 
     # --- processes ------------------------------------------------------------------------
@@ -417,8 +416,6 @@ class Platform:
         options = np.column_stack([np.full(len(users), p.accept_outside), utility])
         choice = np.argmax(options + self.rng_acceptance.gumbel(size=options.shape), axis=1)
         chosen = np.where(choice > 0, shown[np.arange(len(users)), choice - 1], -1)
-        self.n_shown += len(users)
-        self.n_accepted += int((choice > 0).sum())
         slate.chosen(t, users, chosen)
         return chosen
 
@@ -438,9 +435,8 @@ def simulate(params: SimParams, seed: int = 0, *, progress: bool = False,
     rows = _Rows()
     platform = Platform(params, seed, slate, rows)
     platform.run(progress=progress)
-    return SimulatedLog(**rows.columns(), n_sessions=platform.n_sessions,
-                        n_shown=platform.n_shown, n_accepted=platform.n_accepted,
-                        params=params, seed=seed)
+    return SimulatedLog(**rows.columns(), n_sessions=platform.n_sessions, params=params,
+                        seed=seed)
 
 
 def simulate_to_csv(params: SimParams, path: str | Path, seed: int = 0, *,

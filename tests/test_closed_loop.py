@@ -42,7 +42,7 @@ def hand_made_run() -> tuple[SimulatedLog, Exposure]:
     log = SimulatedLog(user=user, stream=streamer.astype(np.int64), streamer=streamer,
                        start=start, stop=stop, session=np.arange(5),
                        new=np.array([True, True, True, False, True]), n_sessions=5,
-                       n_shown=3, n_accepted=2, params=preset("tiny"), seed=0)
+                       params=preset("tiny"), seed=0)
     exposure = Exposure(n_channels=4, n_steps=288)
     exposure.record_slates(0, np.array([0, 1, 2]), np.array([[1, 2], [1, 0]]))
     exposure.record_choices(0, np.array([1, -1]))
