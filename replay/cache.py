@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import warnings
 from dataclasses import fields
 from pathlib import Path
@@ -32,6 +31,7 @@ import pyarrow.feather as feather
 
 from .availability import Availability, Spans
 from .data import Log, LoadReport, read_csv
+from .folders import open_arrays, save_arrays, staged_folder
 
 CACHE_FORMAT = 4
 NAMES = ("user", "stream", "streamer")
@@ -90,13 +90,8 @@ def _arrays(log: Log) -> dict[str, np.ndarray]:
 
 
 def _write_entry(entry: Path, log: Log) -> None:
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".writing-"))
-    try:
-        sizes = {}
-        for name, array in _arrays(log).items():
-            np.save(staging / f"{name}.npy", np.ascontiguousarray(array))
-            sizes[name] = (staging / f"{name}.npy").stat().st_size
+    with staged_folder(entry) as staging:
+        sizes = save_arrays(staging, _arrays(log))
         for name in NAMES:
             feather.write_feather(pa.table({"name": getattr(log, f"{name}_names")}),
                                   staging / f"{name}s.arrow", compression="uncompressed")
@@ -105,21 +100,15 @@ def _write_entry(entry: Path, log: Log) -> None:
             {"duplicates": log.report.duplicates, "skipped": log.report.skipped}))
         (staging / "manifest.json").write_text(json.dumps({"format": CACHE_FORMAT,
                                                            "bytes": sizes}))
-        os.replace(staging, entry)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not entry.is_dir():  # another process may have written it first
-            raise
 
 
 def _read_entry(entry: Path, *, source: str) -> Log:
-    manifest = json.loads((entry / "manifest.json").read_text())
-    for name, size in manifest["bytes"].items():
-        path = entry / (name if name.endswith(".arrow") else f"{name}.npy")
-        if path.stat().st_size != size:
-            raise ValueError(f"{path.name} has {path.stat().st_size} bytes, expected {size}")
-    a = {name: np.load(entry / f"{name}.npy", mmap_mode="r")
-         for name in manifest["bytes"] if not name.endswith(".arrow")}
+    sizes = json.loads((entry / "manifest.json").read_text())["bytes"]
+    for name in NAMES:
+        if (entry / f"{name}s.arrow").stat().st_size != sizes[f"{name}s.arrow"]:
+            raise ValueError(f"{name}s.arrow does not have its recorded size")
+    a = open_arrays(entry, {name: size for name, size in sizes.items()
+                            if not name.endswith(".arrow")})
     report = json.loads((entry / "report.json").read_text())
     names = {f"{name}_names": feather.read_table(entry / f"{name}s.arrow", memory_map=True)
              .column("name").combine_chunks() for name in NAMES}

@@ -8,7 +8,7 @@ the object store to Ray tasks (the workers read its arrays in place, without cop
 TensorFlow learners are built where they run. A run is a pure function of its spec and the
 log's bytes, so every engine returns the same ranks.
 
-With ``store``, each finished run is written at once, atomically, to ``store/KEY.npz``,
+With ``store``, each finished run is written at once, whole or not at all, to ``store/KEY/``,
 where KEY is :func:`spec_key` (a hash of the spec with the log named by its content and
 livereplay's code by its sources); a later sweep over the same folder with the same code
 loads those runs instead of running them again.
@@ -25,8 +25,6 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
-import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import closing
 from pathlib import Path
@@ -39,6 +37,7 @@ from .cache import file_digest
 from .checkpoint import CheckpointPolicy, Checkpointer
 from .data import Log
 from .errors import ReplayError
+from .folders import open_arrays, save_arrays, staged_folder
 from .results import Result
 from .runner import RunSpec, load_data, run
 
@@ -46,8 +45,8 @@ ENGINES = ("local", "ray")
 RAY_MISSING = "--engine ray needs Ray: pip install 'livereplay[ray]'"
 #: RunSpec fields that say how a log is loaded, not what it holds: they do not change a result.
 LOADING_ONLY = ("cache", "cache_dir")
-STORE_FORMAT = 1
-_META = "__meta__"
+STORE_FORMAT = 2
+META = "meta.json"
 
 LogKey = tuple[str, bool]
 
@@ -123,21 +122,23 @@ def _decode(value: Any) -> Any:
 
 
 class RunStore:
-    """A folder of finished runs, one ``KEY.npz`` per run: the array fields of its
-    :class:`Result` as arrays, every other field as JSON in the member ``__meta__`` beside the
-    run's :func:`spec_record`. Fields are read from ``dataclasses.fields(Result)``, so fields
-    added to Result later are stored too."""
+    """A folder of finished runs, one folder ``KEY/`` per run: the array fields of its
+    :class:`Result` as ``.npy`` files, opened memory-mapped (:mod:`livereplay.folders`), and
+    ``meta.json`` with every other field, the run's :func:`spec_record` and its bootstrap
+    intervals. Fields are read from ``dataclasses.fields(Result)``, so fields added to Result
+    later are stored too."""
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, key: str) -> Path:
-        return self.folder / f"{key}.npz"
+        return self.folder / key
 
-    def save(self, key: str, record: dict[str, Any], result: Result) -> None:
-        """Write the run atomically: a temporary file in the same folder, then a rename, so
-        a run killed mid-write leaves either no file or a whole one."""
+    def save(self, key: str, record: dict[str, Any], result: Result) -> Result:
+        """Write the run whole or not at all (a staging folder renamed into place) and return
+        it as stored: its arrays mapped from the files, so that a sweep holding many runs
+        keeps their events in the page cache, not in its own memory."""
         arrays, others = {}, {}
         for item in dataclasses.fields(Result):
             value = getattr(result, item.name)
@@ -145,38 +146,35 @@ class RunStore:
                 arrays[item.name] = value
             else:
                 others[item.name] = _encode(value)
-        meta = json.dumps({"format": STORE_FORMAT, "key": key, "spec": record, "fields": others})
-        fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{key}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **{_META: np.array(meta)}, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temporary, self.path(key))
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with staged_folder(self.path(key)) as staging:
+            sizes = save_arrays(staging, arrays)
+            (staging / META).write_text(json.dumps(
+                {"format": STORE_FORMAT, "key": key, "spec": record, "fields": others,
+                 "arrays": sizes, "intervals": _encode(result.intervals)}))
+        return self.load(key) or result
 
     def load(self, key: str) -> Result | None:
         """The stored run, or None when there is none or it cannot be read (said in one line
         on stderr: it will be run again)."""
         path = self.path(key)
-        if not path.is_file():
+        if not path.is_dir():
             return None
         try:
-            with np.load(path, allow_pickle=False) as stored:
-                meta = json.loads(str(stored[_META]))
-                if meta.get("format") != STORE_FORMAT or meta.get("key") != key:
-                    raise ValueError(f"not a stored run of format {STORE_FORMAT} named {key}")
-                values = {name: _decode(value) for name, value in meta["fields"].items()}
-                values.update({name: stored[name] for name in stored.files if name != _META})
-            return Result(**{item.name: values[item.name] for item in dataclasses.fields(Result)
-                             if item.init and item.name in values})
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+            meta = json.loads((path / META).read_text())
+            if meta.get("format") != STORE_FORMAT or meta.get("key") != key:
+                raise ValueError(f"not a stored run of format {STORE_FORMAT} named {key}")
+            values = {name: _decode(value) for name, value in meta["fields"].items()}
+            values.update(open_arrays(path, meta["arrays"]))
+            result = Result(**{item.name: values[item.name] for item in dataclasses.fields(Result)
+                               if item.init and item.name in values})
+        except (OSError, ValueError, KeyError, TypeError) as error:
             message = " ".join(str(error).split()) or type(error).__name__
             print(f"livereplay: unreadable stored run {path} ({message}); running it again",
                   file=sys.stderr)
+            shutil.rmtree(path, ignore_errors=True)
             return None
+        result.__dict__["intervals"] = _decode(meta["intervals"])  # computed with the run
+        return result
 
 
 def _log_key(spec: RunSpec) -> LogKey:
@@ -324,8 +322,7 @@ def execute(specs: Sequence[RunSpec], *, engine: str = "local", jobs: int = 1,
                     else _run_local(pending, logs, jobs, progress, checkpoints))
         with closing(finished):
             for key, result in finished:
-                if runs:
-                    runs.save(key, record_of[key], result)
-                results[key] = result
+                results[key] = runs.save(key, record_of[key], result) if runs else result
+                del result  # stored, its arrays are mapped from the store's files instead
                 bar.update()
     return [results[key] for key in keys]

@@ -149,7 +149,7 @@ def test_a_compare_killed_mid_way_resumes_to_the_same_results(tmp_path):
     killed = subprocess.Popen([sys.executable, "-m", "livereplay.cli", "compare", *options,
                                "--out", str(out)], stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 180
-    while len(list((out / "runs").glob("*.npz"))) < 2 or not list(out.glob("checkpoints/*/*.ckpt")):
+    while len(list((out / "runs").glob("[!.]*/meta.json"))) < 2 or not list(out.glob("checkpoints/*/*.ckpt")):
         assert killed.poll() is None and time.monotonic() < deadline, killed.stderr.read()
         time.sleep(0.05)
     killed.send_signal(signal.SIGKILL)

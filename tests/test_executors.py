@@ -28,6 +28,11 @@ SPECS = [RunSpec(learner="pop", window=(300, 600), bootstrap=0, cache=False),
                  cache=False)]
 
 
+def stored_runs(store):
+    """The runs a store holds whole (not the staging folder of one being written)."""
+    return list(store.glob("[!.]*/meta.json"))
+
+
 def assert_same_run(ours, theirs, *, same_execution=False):
     """Every field of two results equal (arrays with their dtypes) and the bootstrap intervals
     too; the time, memory and engine of the run only when it is ``same_execution``."""
@@ -183,20 +188,21 @@ def test_the_store_reuses_runs_and_runs_a_corrupt_one_again(local, runs, tmp_pat
     first = execute(SPECS, store=store, progress=False)
     for ours, theirs in zip(first, local):
         assert_same_run(ours, theirs)
-    assert runs == ["pop", "repeat", "recent-pop"] and len(list(store.glob("*.npz"))) == 3
+    assert runs == ["pop", "repeat", "recent-pop"] and len(stored_runs(store)) == 3
+    assert all(isinstance(result.ranks, np.memmap) for result in first)  # not held in memory
     for ours, theirs in zip(execute([*SPECS, SPECS[0]], store=store, progress=False),
                             [*first, first[0]]):
         assert_same_run(ours, theirs, same_execution=True)
     assert len(runs) == 3  # all loaded
 
-    broken = store / f"{spec_key(spec_record(SPECS[1]))}.npz"
+    broken = store / spec_key(spec_record(SPECS[1])) / "ranks.npy"
     broken.write_bytes(broken.read_bytes()[:300])
-    (store / "stray.npz.tmp").write_bytes(b"half a file")
+    (store / ".writing-stray").mkdir()  # as a run killed while it was written leaves it
     results = execute(SPECS, store=store, progress=False)
     assert runs[3:] == ["repeat"]
     assert_same_run(results[1], local[1])
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and broken.name in err[0] and err[0].endswith("running it again")
+    assert len(err) == 1 and broken.parent.name in err[0] and "ranks.npy" in err[0] and err[0].endswith("running it again")
 
 
 def test_equal_specs_run_once(runs):
@@ -220,12 +226,12 @@ def test_a_sweep_killed_mid_way_resumes_without_repeating_finished_runs(runs, tm
     sweep = subprocess.Popen([sys.executable, "-c", SWEEP_SCRIPT.format(specs=SWEEP),
                               str(store)], cwd=tmp_path)
     deadline = time.monotonic() + 120
-    while not list(store.glob("*.npz")):
+    while not stored_runs(store):
         assert sweep.poll() is None and time.monotonic() < deadline
         time.sleep(0.01)
     sweep.send_signal(signal.SIGKILL)
     sweep.wait()
-    finished = len(list(store.glob("*.npz")))
+    finished = len(stored_runs(store))
     assert 1 <= finished < len(SWEEP)
 
     resumed = execute(SWEEP, store=store, progress=False)

@@ -2,6 +2,7 @@
 selection split, its re-runs on the report split, the files, and resuming from out/runs."""
 import csv
 import json
+import shutil
 import sys
 
 import pytest
@@ -152,7 +153,7 @@ def test_optuna_runs_the_budget_reproducibly_and_resumes_as_if_never_stopped(tmp
     # as if stopped before the last trial finished, then given a budget of 4
     last = RunSpec(learner="recent-pop", days=(3, 3), params=one.trials[2].params, cache=False,
                    bootstrap=0)
-    (tmp_path / "one" / "runs" / f"{spec_key(spec_record(last))}.npz").unlink()
+    shutil.rmtree(tmp_path / "one" / "runs" / spec_key(spec_record(last)))
     runs.clear()
     more = tune(BASE, ["recent-pop"], space, out=tmp_path / "one",
                 **{**options, "trials": 4, "jobs": 1})

@@ -1,0 +1,65 @@
+"""Folders of arrays that appear whole or not at all and open memory-mapped: the log cache
+(:mod:`livereplay.cache`) and the finished runs of a sweep (:mod:`livereplay.executors`).
+
+A folder is written under a staging name beside its final one and renamed into place, so a
+reader never sees half of it; its arrays are ``.npy`` files, so opening them maps them
+without reading them, and processes that open the same folder share its pages.
+
+>>> import tempfile
+>>> entry = Path(tempfile.mkdtemp()) / "entry"
+>>> with staged_folder(entry) as staging:
+...     sizes = save_arrays(staging, {"ranks": np.arange(3.0)})
+>>> open_arrays(entry, sizes)["ranks"]
+memmap([0., 1., 2.])
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import numpy as np
+
+
+@contextmanager
+def staged_folder(entry: Path) -> Iterator[Path]:
+    """A staging folder beside ``entry`` to write into; renamed to ``entry`` when the block
+    ends, removed when it fails. When another process renamed its own ``entry`` into place
+    first, that one is kept (both hold the same content)."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".writing-"))
+    try:
+        yield staging
+        os.replace(staging, entry)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not entry.is_dir():
+            raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def save_arrays(folder: Path, arrays: Mapping[str, np.ndarray]) -> dict[str, int]:
+    """Each array as ``folder/NAME.npy`` (C order); returns NAME -> the file's bytes, what
+    :func:`open_arrays` checks."""
+    sizes = {}
+    for name, array in arrays.items():
+        path = folder / f"{name}.npy"
+        np.save(path, np.ascontiguousarray(array))
+        sizes[name] = path.stat().st_size
+    return sizes
+
+
+def open_arrays(folder: Path, sizes: Mapping[str, int]) -> dict[str, np.ndarray]:
+    """NAME -> the array of ``folder/NAME.npy``, memory-mapped read-only, for every NAME of
+    ``sizes``; ValueError naming the file when one does not have its recorded size
+    (truncated or damaged)."""
+    for name, size in sizes.items():
+        actual = (folder / f"{name}.npy").stat().st_size
+        if actual != size:
+            raise ValueError(f"{name}.npy has {actual} bytes, expected {size}")
+    return {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in sizes}
