@@ -45,10 +45,9 @@ from livereplay.arrays import distinct, positions
 from livereplay.contract import Learner, Step
 
 from .signals import sampled_block, softmax_block
-from .tf_common import DenseAdam, EmbeddingTable, adagrad, compile_function, halves, tensorflow
+from .tf_common import DenseAdam, EmbeddingTable, adagrad, compile_function, tensorflow
 
 LOSSES = ("softmax", "squared")
-SPLIT_ROWS = 128  # batches of this many users or more compute a heavy query in two halves
 
 
 @dataclass(frozen=True)
@@ -105,12 +104,6 @@ class FactorLearner(Learner):
     seed
         Seeds the initial rows (each from its id) and the sampling of candidates.
     """
-
-    #: whether the query costs enough (an encoder over a window) to compute it for a batch of
-    #: ``SPLIT_ROWS`` users or more in two halves side by side, on two threads
-    #: (:func:`livereplay.learners.tf_common.halves`: 1.6 times faster for ``lstm`` at 500
-    #: users; below 100, the extra operations cost more than the second thread gains)
-    heavy_query = False
 
     def __init__(self, *, dim: int = 32, lr: float = 0.05, updates: int = 2,
                  batch_sessions: int = 16, batch_steps: int = 4, max_candidates: int = 256,
@@ -171,14 +164,13 @@ class FactorLearner(Learner):
 
     def _compile(self) -> None:
         """Forget the compiled calls: each is traced when first asked for (:meth:`_function`)."""
-        self.compiled_: dict[tuple[str, bool], Any] = {}
+        self.compiled_: dict[str, Any] = {}
 
-    def _function(self, kind: str, split: bool) -> Any:
+    def _function(self, kind: str) -> Any:
         """The compiled ``"train"``, ``"sampled"`` (train a sampled softmax) or ``"score"``
-        call, with the query computed on the two halves of the batch side by side if
-        ``split``; traced once, when first asked for (a replay of the embedded sample never
-        splits or samples, so it never traces those variants)."""
-        if (kind, split) not in self.compiled_:
+        call, traced once, when first asked for (a replay of the embedded sample never
+        samples, so it never traces that one)."""
+        if kind not in self.compiled_:
             tf = tensorflow()
             shapes = self._input_shapes()
             pair_spec = [tf.TensorSpec([3, None], tf.int32)] if self._has_pairs() else []
@@ -199,13 +191,8 @@ class FactorLearner(Learner):
                     *(tf.TensorSpec([None, *shape], tf.float32) for _, shape in shapes),
                     tf.TensorSpec([None, self.dim + 1], tf.float32),  # rows and biases
                     *pair_spec]
-            self.compiled_[kind, split] = compile_function(functools.partial(step, split),
-                                                           signature)
-        return self.compiled_[kind, split]
-
-    def _split(self, rows: int) -> bool:
-        """Whether a batch of ``rows`` users computes its query in two halves side by side."""
-        return self.heavy_query and rows >= SPLIT_ROWS
+            self.compiled_[kind] = compile_function(step, signature)
+        return self.compiled_[kind]
 
     def __getstate__(self) -> dict[str, Any]:
         """For checkpoints: everything but the compiled calls (tables, weights and optimiser
@@ -219,14 +206,6 @@ class FactorLearner(Learner):
 
     def _has_pairs(self) -> bool:
         return type(self)._pairs is not FactorLearner._pairs
-
-    def _queries(self, split: bool, rows: list[Any], valid: list[Any]) -> Any:
-        """TensorFlow: :meth:`_query`, on the two halves of the batch side by side if
-        ``split``."""
-        if not split:
-            return self._query(rows, valid)
-        n = len(rows)
-        return halves(lambda *x: self._query(list(x[:n]), list(x[n:])), [*rows, *valid])
 
     def _logits(self, query: Any, streamers: Any, pairs: Any | None,
                 paired: bool = False) -> Any:
@@ -249,14 +228,14 @@ class FactorLearner(Learner):
             logits = tf.tensor_scatter_nd_add(logits, tf.transpose(where), extra)
         return logits
 
-    def _score_step(self, split: bool, *args: Any) -> Any:
+    def _score_step(self, *args: Any) -> Any:
         """The compiled scoring call: gathered rows and validity of each input, the
         candidates' rows with their biases, the pair inputs; returns the logits."""
         n = len(self._input_shapes())
-        query = self._queries(split, list(args[:n]), list(args[n: 2 * n]))
+        query = self._query(list(args[:n]), list(args[n: 2 * n]))
         return self._logits(query, args[2 * n], args[2 * n + 1] if len(args) > 2 * n + 1 else None)
 
-    def _train_step(self, sampled: bool, split: bool, *args: Any) -> list[Any]:
+    def _train_step(self, sampled: bool, *args: Any) -> list[Any]:
         """The compiled training call (arguments: see :meth:`_train`): ``updates`` gradient
         steps on a batch; returns each table's rows taken, trained, with their Adagrad
         accumulators as the last column. If ``sampled``, one step's sessions each train
@@ -279,7 +258,7 @@ class FactorLearner(Learner):
                 gathered = [tf.gather(rows[table], tf.maximum(ids, 0)) * mask[..., None]
                             for table, ids, mask in zip(table_of, inputs, valid)]
                 streamers = tf.concat([tf.gather(rows[items], candidates), rows[bias]], axis=1)
-                query = self._queries(split, gathered, valid)
+                query = self._query(gathered, valid)
                 if sampled:
                     logits, keep = self._sampled_logits(query, streamers, allowed, target, pairs)
                     loss = self._loss(logits, tf.zeros_like(target), keep)
@@ -387,8 +366,7 @@ class FactorLearner(Learner):
                 which = negative[col]
                 pairs = [np.stack([row, which, value])[:, which >= 0],
                          pairs[0][:, col == sessions[row, 1]]]
-        train = self._function(kind, self._split(len(sessions)))
-        out = train(*(self.tables_[name].take(ids) for name, ids in taken.items()),
+        out = self._function(kind)(*(self.tables_[name].take(ids) for name, ids in taken.items()),
                     positions(taken["items"], candidates).astype(np.int32), *local,
                     allowed, sessions.astype(np.int32), *pairs)
         for (name, ids), trained in zip(taken.items(), out):
@@ -402,8 +380,7 @@ class FactorLearner(Learner):
         streamers = np.hstack([self.tables_["items"].gather(candidates),
                                self.tables_["bias"].gather(candidates)])
         pairs = self._pairs(users, candidates, t)
-        score = self._function("score", self._split(len(users)))
-        return score(*rows, *valid, streamers, *([] if pairs is None else [pairs])).numpy()
+        return self._function("score")(*rows, *valid, streamers, *([] if pairs is None else [pairs])).numpy()
 
 
 class MF(FactorLearner):
