@@ -167,13 +167,13 @@ class RunStore:
             values.update(open_arrays(path, meta["arrays"]))
             result = Result(**{item.name: values[item.name] for item in dataclasses.fields(Result)
                                if item.init and item.name in values})
+            result.__dict__["intervals"] = _decode(meta["intervals"])  # computed with the run
         except (OSError, ValueError, KeyError, TypeError) as error:
             message = " ".join(str(error).split()) or type(error).__name__
             print(f"livereplay: unreadable stored run {path} ({message}); running it again",
                   file=sys.stderr)
             shutil.rmtree(path, ignore_errors=True)
             return None
-        result.__dict__["intervals"] = _decode(meta["intervals"])  # computed with the run
         return result
 
 
