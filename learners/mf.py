@@ -366,9 +366,10 @@ class FactorLearner(Learner):
                 which = negative[col]
                 pairs = [np.stack([row, which, value])[:, which >= 0],
                          pairs[0][:, col == sessions[row, 1]]]
-        out = self._function(kind)(*(self.tables_[name].take(ids) for name, ids in taken.items()),
-                    positions(taken["items"], candidates).astype(np.int32), *local,
-                    allowed, sessions.astype(np.int32), *pairs)
+        out = self._function(kind)(
+            *(self.tables_[name].take(ids) for name, ids in taken.items()),
+            positions(taken["items"], candidates).astype(np.int32), *local,
+            allowed, sessions.astype(np.int32), *pairs)
         for (name, ids), trained in zip(taken.items(), out):
             self.tables_[name].put(ids, trained.numpy())
 
@@ -380,7 +381,8 @@ class FactorLearner(Learner):
         streamers = np.hstack([self.tables_["items"].gather(candidates),
                                self.tables_["bias"].gather(candidates)])
         pairs = self._pairs(users, candidates, t)
-        return self._function("score")(*rows, *valid, streamers, *([] if pairs is None else [pairs])).numpy()
+        return self._function("score")(*rows, *valid, streamers,
+                                       *([] if pairs is None else [pairs])).numpy()
 
 
 class MF(FactorLearner):

@@ -31,7 +31,7 @@ import pyarrow.feather as feather
 
 from .availability import Availability, Spans
 from .data import Log, LoadReport, read_csv
-from .folders import open_arrays, save_arrays, staged_folder
+from .folders import check_size, open_arrays, save_arrays, staged_folder
 
 CACHE_FORMAT = 4
 NAMES = ("user", "stream", "streamer")
@@ -105,8 +105,7 @@ def _write_entry(entry: Path, log: Log) -> None:
 def _read_entry(entry: Path, *, source: str) -> Log:
     sizes = json.loads((entry / "manifest.json").read_text())["bytes"]
     for name in NAMES:
-        if (entry / f"{name}s.arrow").stat().st_size != sizes[f"{name}s.arrow"]:
-            raise ValueError(f"{name}s.arrow does not have its recorded size")
+        check_size(entry / f"{name}s.arrow", sizes[f"{name}s.arrow"])
     a = open_arrays(entry, {name: size for name, size in sizes.items()
                             if not name.endswith(".arrow")})
     report = json.loads((entry / "report.json").read_text())

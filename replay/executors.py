@@ -151,7 +151,9 @@ class RunStore:
             (staging / META).write_text(json.dumps(
                 {"format": STORE_FORMAT, "key": key, "spec": record, "fields": others,
                  "arrays": sizes, "intervals": _encode(result.intervals)}))
-        return self.load(key) or result
+        stored = dataclasses.replace(result, **open_arrays(self.path(key), sizes))
+        stored.__dict__["intervals"] = result.intervals
+        return stored
 
     def load(self, key: str) -> Result | None:
         """The stored run, or None when there is none or it cannot be read (said in one line

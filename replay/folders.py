@@ -54,12 +54,17 @@ def save_arrays(folder: Path, arrays: Mapping[str, np.ndarray]) -> dict[str, int
     return sizes
 
 
+def check_size(path: Path, size: int) -> None:
+    """ValueError naming ``path`` when the file does not have ``size`` bytes (truncated or
+    damaged)."""
+    actual = path.stat().st_size
+    if actual != size:
+        raise ValueError(f"{path.name} has {actual} bytes, expected {size}")
+
+
 def open_arrays(folder: Path, sizes: Mapping[str, int]) -> dict[str, np.ndarray]:
     """NAME -> the array of ``folder/NAME.npy``, memory-mapped read-only, for every NAME of
-    ``sizes``; ValueError naming the file when one does not have its recorded size
-    (truncated or damaged)."""
+    ``sizes``, after :func:`check_size` of each."""
     for name, size in sizes.items():
-        actual = (folder / f"{name}.npy").stat().st_size
-        if actual != size:
-            raise ValueError(f"{name}.npy has {actual} bytes, expected {size}")
+        check_size(folder / f"{name}.npy", size)
     return {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in sizes}
