@@ -103,9 +103,11 @@ def cli_run(*options: str) -> subprocess.Popen:
                              "--no-cache", *options], stderr=subprocess.PIPE, text=True)
 
 
-def wait_for_checkpoint(folder, process, seconds=120):
+def wait_for_checkpoint(folder, process, seconds=120, at_step=0):
+    """Until the replay has checkpointed at ``at_step`` or later (while it runs)."""
     deadline = time.monotonic() + seconds
-    while not list(folder.glob("step-*.ckpt")):
+    while not any(int(path.stem.split("-")[1]) >= at_step
+                  for path in folder.glob("step-*.ckpt")):
         assert process.poll() is None, process.stderr.read()
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -118,8 +120,11 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_json(name, tmp_path
                  "--json", str(tmp_path / "whole.json")]) == 0
     folder = tmp_path / "checkpoints"
     killed = cli_run(*options, "--checkpoint", str(folder), "--json", str(tmp_path / "x.json"))
-    wait_for_checkpoint(folder, killed)
-    time.sleep(np.random.default_rng().uniform(0, 1.5))  # a random step after the first one
+    rng = np.random.default_rng()
+    # killed at a random step after a random checkpoint of the first ten, whatever the
+    # machine's speed (a fixed delay outlasted the whole run on a fast machine)
+    wait_for_checkpoint(folder, killed, at_step=100 * int(rng.integers(1, 11)))
+    time.sleep(rng.uniform(0, 0.05))
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     assert not (tmp_path / "x.json").exists()
