@@ -129,7 +129,10 @@ class RepeatBlend(Learner):
                        if self.model is not None else None)
         if self.model_ is not None:
             self.model_.reset()
-        self.signals_ = LiveSignals()
+        # a model that keeps live signals of its own (liverec) shares them: one update a step
+        model_signals = getattr(self.model_, "signals_", None)
+        self.owns_signals_ = not isinstance(model_signals, LiveSignals)
+        self.signals_ = LiveSignals() if self.owns_signals_ else model_signals
         n_channel = len(CHANNEL_FEATURES) + (len(LIVE_AGE_FEATURES) if self.live_age else 0)
         self.n_features_ = len(PERSONAL_FEATURES) + (self.model_ is not None) + n_channel
         # weights of every feature for users watching something now, then for idle users
@@ -181,7 +184,8 @@ class RepeatBlend(Learner):
             self._step(self._gradient(features, model, channel_seen, p / len(users)))
         if self.model_ is not None:
             self.model_.observe(step)
-        self.signals_.apply(step)
+        if self.owns_signals_:
+            self.signals_.apply(step)
 
     def _gradient(self, features: LiveFeatures, model: np.ndarray | None,
                   channel_seen: np.ndarray, dlogits: np.ndarray) -> np.ndarray:

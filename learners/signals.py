@@ -97,6 +97,7 @@ class LiveSignals:
         self.viewers = np.zeros(0)  # watching rows per streamer at step t
         self.rows = np.zeros(0)  # rows started so far per streamer
         self.live_since = np.zeros(0, np.int64)  # first step of the current live spell, or -1
+        self._last_query: tuple[int, np.ndarray, np.ndarray, PairSignals] | None = None
 
     def apply(self, step: Step) -> None:
         """Take step ``step.t`` into account."""
@@ -113,20 +114,27 @@ class LiveSignals:
         since[live & (since < 0)] = step.t
         self.live_since = since
         self.t = step.t
+        self._last_query = None
 
     def pair_signals(self, users: np.ndarray, candidates: np.ndarray, t: int) -> PairSignals:
-        """The watched pairs of ``users`` x ``candidates`` for step ``t`` (after the last
-        applied step). A pair watched now has been counted, so it is among them."""
-        owner, streamer, counts, last = self.pairs.of_users(users)
-        column = positions(candidates, streamer)
-        hit = np.flatnonzero(column >= 0)
-        order = np.lexsort((column[hit], owner[hit]))
-        hit = hit[order]
-        row, col = owner[hit], column[hit]
-        keys = pair_keys(np.asarray(users)[row], streamer[hit])
-        return PairSignals(row, col, counts[hit].astype(np.float64),
-                           (t - last[hit]).astype(np.float64),
-                           positions(self.watching, keys) >= 0)
+        """The watched pairs of ``users`` x ``candidates`` (sorted, distinct, as every block
+        is) for step ``t`` (after the last applied step). A pair watched now has been
+        counted, so it is among them.
+
+        The last answer is kept until the next step is applied: a blend and the model it
+        holds, sharing these signals, ask for the same block one after the other."""
+        last_query = self._last_query
+        if (last_query is not None and last_query[0] == t
+                and np.array_equal(last_query[1], users)
+                and np.array_equal(last_query[2], candidates)):
+            return last_query[3]
+        # sorted by user, then streamer, hence by column: candidates are sorted
+        row, streamer, counts, last = self.pairs.of_users(users, candidates)
+        keys = pair_keys(np.asarray(users)[row], streamer)
+        signals = PairSignals(row, positions(candidates, streamer), counts.astype(np.float64),
+                              (t - last).astype(np.float64), positions(self.watching, keys) >= 0)
+        self._last_query = (t, np.array(users), np.array(candidates), signals)
+        return signals
 
     def active(self, users: np.ndarray) -> np.ndarray:
         """Whether each user is watching something at the last applied step."""

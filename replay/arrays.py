@@ -34,10 +34,22 @@ def split_pair_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def user_ranges(keys: np.ndarray, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For sorted pair keys: (index into ``users``, position in ``keys``) of every key of
-    each user."""
+    each user.
+
+    The users' bounds are searched in increasing order, in one call: each search starts
+    where the previous one landed, which among the millions of keys of a large log is
+    several times faster than searching in the users' own order.
+
+    >>> user_ranges(pair_keys(np.array([1, 1, 4]), np.array([5, 6, 2])), np.array([4, 2, 1]))
+    (array([0, 2, 2]), array([2, 0, 1]))
+    """
     users = np.asarray(users, np.int64)
-    return expand_ranges(np.searchsorted(keys, users << 32),
-                         np.searchsorted(keys, (users + 1) << 32))
+    order = np.argsort(users, kind="stable")
+    ordered = users[order]
+    bounds = np.empty((len(users), 2), np.int64)
+    bounds[order] = np.searchsorted(keys, np.column_stack([ordered << 32, (ordered + 1) << 32])
+                                    .ravel()).reshape(-1, 2)
+    return expand_ranges(bounds[:, 0], bounds[:, 1])
 
 
 def distinct(values: np.ndarray, *, inverse: bool = False, counts: bool = False):

@@ -101,14 +101,19 @@ class PairTable:
             last[found] = np.maximum(last[found], run_last[pos[found]])
         return count, last
 
-    def of_users(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Every pair of the given users: (index into ``users``, streamer, count, last start),
-        sorted by index, then streamer."""
+    def of_users(self, users: np.ndarray, streamers: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every pair of the given users, or only those with one of ``streamers`` (sorted,
+        distinct): (index into ``users``, streamer, count, last start), sorted by index, then
+        streamer. Restricting here, before the runs' pairs are merged, sorts only those kept."""
         parts = [(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32))]
         for run_keys, run_counts, run_last in self._runs:
             owner, pos = user_ranges(run_keys, users)
-            parts.append((pair_keys(owner, run_keys[pos] & 0xFFFFFFFF), run_counts[pos],
-                          run_last[pos]))
+            streamer = run_keys[pos] & 0xFFFFFFFF
+            if streamers is not None:
+                kept = positions(streamers, streamer) >= 0
+                owner, pos, streamer = owner[kept], pos[kept], streamer[kept]
+            parts.append((pair_keys(owner, streamer), run_counts[pos], run_last[pos]))
         keys, counts, last = (np.concatenate(p) for p in zip(*parts))
         order = np.argsort(keys, kind="stable")
         keys, counts, last = keys[order], counts[order], last[order]
