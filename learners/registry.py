@@ -31,7 +31,7 @@ BUILTIN: dict[str, tuple[str, str]] = {
     "fpmc": ("livereplay.learners.transition:FPMC",
              "online FPMC (TensorFlow): user taste + transition from the previous streamer"),
     "lstm": ("livereplay.learners.sequence:LSTM",
-             "stacked LSTMs over the user's recent streamers (TensorFlow), trained online"),
+             "an LSTM over the user's recent streamers (TensorFlow), trained online"),
     "liverec": ("livereplay.learners.sequence:LiveRec",
                 "self-attention over the user's history + time-since-last-watch (TensorFlow)"),
     "blend": ("livereplay.learners.blend:RepeatBlend",
