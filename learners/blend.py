@@ -118,6 +118,8 @@ class RepeatBlend(Learner):
         Seeds the model and the sampling of rows and candidates.
     """
 
+    relative_cost = 50.0  # its default model's, and the features and scores of its own rows
+
     def __init__(self, *, model: str | None = "liverec", model_params: dict[str, Any] | None = None,
                  live_age: bool = False, leak_free: bool = True, lr: float = 0.1,
                  max_rows: int = 64, max_candidates: int = 128, seed: int = 0) -> None:

@@ -105,6 +105,8 @@ class FactorLearner(Learner):
         Seeds the initial rows (each from its id) and the sampling of candidates.
     """
 
+    relative_cost = 10.0  # mf, fpmc: a compiled call or two a step
+
     def __init__(self, *, dim: int = 32, lr: float = 0.05, updates: int = 2,
                  batch_sessions: int = 16, batch_steps: int = 4, max_candidates: int = 256,
                  loss: str = "softmax", init_scale: float = 0.1, seed: int = 0) -> None:

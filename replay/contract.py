@@ -52,7 +52,7 @@ A custom policy is a dozen lines:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -138,6 +138,10 @@ class Learner:
     seed
         Seed of every random choice the learner makes: same seed, same results.
     """
+
+    #: the cost of a replay relative to a counting baseline's (1): a sweep starts its
+    #: costliest runs first, so that its processes finish together
+    relative_cost: ClassVar[float] = 1.0
 
     def __init__(self, *, seed: int = 0) -> None:
         self.seed = seed

@@ -272,6 +272,20 @@ def _run_ray(ray: Any, pending: dict[str, RunSpec], logs: dict[LogKey, Log], ret
             ray.cancel(ref)
 
 
+def _costliest_first(pending: dict[str, RunSpec]) -> dict[str, RunSpec]:
+    """The runs in the order to start them: by their learners' ``relative_cost``, costliest
+    first (longest processing time first: the processes then finish together), ties in the
+    order given. A learner that cannot be built counts as cheap; its run says why."""
+    from livereplay.learners.registry import learner_class
+
+    def cost(spec: RunSpec) -> float:
+        try:
+            return float(getattr(learner_class(spec.learner), "relative_cost", 1.0))
+        except ReplayError:
+            return 1.0
+    return dict(sorted(pending.items(), key=lambda item: -cost(item[1])))
+
+
 def execute(specs: Sequence[RunSpec], *, engine: str = "local", jobs: int = 1,
             address: str | None = None, store: str | Path | None = None,
             progress: bool | None = None, retries: int = 3,
@@ -305,7 +319,7 @@ def execute(specs: Sequence[RunSpec], *, engine: str = "local", jobs: int = 1,
         stored = runs.load(key) if runs else None
         if stored is not None:
             results[key] = stored
-    pending = {key: spec for key, spec in zip(keys, specs) if key not in results}
+    pending = _costliest_first({key: spec for key, spec in zip(keys, specs) if key not in results})
     if results and progress is not False:
         print(f"livereplay: reusing {len(results)} finished run(s) from {store} (delete it to "
               "run them again)", file=sys.stderr)

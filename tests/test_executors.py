@@ -239,3 +239,12 @@ def test_a_sweep_killed_mid_way_resumes_without_repeating_finished_runs(runs, tm
     runs.clear()
     for ours, theirs in zip(resumed, execute(SWEEP, progress=False)):
         assert_same_run(ours, theirs)
+
+
+def test_a_sweep_starts_its_costliest_runs_first_and_returns_them_in_order():
+    specs = {name: RunSpec(learner=name, window=(300, 302), bootstrap=0, cache=False)
+             for name in ("pop", "mf", "blend", "no-such-learner", "liverec", "repeat")}
+    started = list(executors._costliest_first(specs))
+    assert started == ["blend", "liverec", "mf", "pop", "no-such-learner", "repeat"]
+    results = execute(list(specs.values())[:3], jobs=2, progress=False)
+    assert [r.learner for r in results] == ["pop", "mf", "blend"]
