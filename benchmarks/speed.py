@@ -6,10 +6,14 @@ measured in one run (machines are noisy: compare the ratios, not the seconds).
   (timed over a few steps and extrapolated);
 - ranking against a per-user Python scoring loop (timed over a few steps, per event);
 - replay throughput and peak memory per learner, on the embedded sample and on a
-  3-million-row log (simulated with the ``twitch-100k`` preset unless ``--data`` is given).
+  3-million-row log (simulated with the ``twitch-100k`` preset unless ``--data`` is given);
+- with ``--targets``, instead: the learned models' replays and the sweeps of every learner
+  on that log and on the sample, beside their seconds before the speed work and their
+  targets (``docs/design.md`` § Sweeps says how runs are spread).
 
     python benchmarks/speed.py
     python benchmarks/speed.py --data 100k_a.csv --learners pop,repeat,mf
+    python benchmarks/speed.py --targets
 """
 from __future__ import annotations
 
@@ -83,11 +87,52 @@ def replay_figures(data: Path, cache: Path, work: Path, learner: str, protocol: 
     return json.loads(out.read_text())
 
 
+# seconds before the speed work (2 cores) and the target: one `starts` replay of a 3M-row
+# log evaluated on days 32-42 (every step replayed), per learner; then the sweeps
+LEARNED_TARGETS = {"mf": (46, 30), "fpmc": (55, 30), "liverec": (480, 90), "lstm": (540, 90),
+                   "blend": (960, 90)}
+SWEEP_TARGETS: dict[str, tuple[float | None, float]] = {
+    "compare, every learner, 3M-row log, days 32-42, --jobs 2": (1800, 360),
+    "compare, every learner, embedded sample, --jobs 2": (65, 25),
+    "compare, as the README's first command (defaults)": (None, 60)}
+
+
+def learned_targets(data: Path, cache: Path, work: Path) -> None:
+    """Print the learned models' replays and the sweeps beside their targets."""
+    print(f"{'what':<58}{'before s':>9}{'now s':>8}{'target s':>9}  met   hr@1")
+    rows = []
+    for learner, (before, target) in LEARNED_TARGETS.items():
+        out = work / f"targets-{learner}.json"
+        timed([*LIVEREPLAY, "run", "--quiet", "--data", str(data), "--cache-dir", str(cache),
+               "--learner", learner, "--protocol", "starts", "--days", "32-42",
+               "--bootstrap", "0", "--json", str(out)])
+        result = json.loads(out.read_text())
+        rows.append((f"{learner}: one starts replay, 3M-row log, days 32-42", before,
+                     result["seconds"], target, f"{result['metrics']['all']['hr@1']:.4f}"))
+        print(_target_line(*rows[-1]), flush=True)
+    sweeps = [["--data", str(data), "--cache-dir", str(cache), "--days", "32-42", "--jobs", "2"],
+              ["--jobs", "2"], []]
+    for (name, (before, target)), options in zip(SWEEP_TARGETS.items(), sweeps):
+        wall, _ = timed([*LIVEREPLAY, "compare", "--quiet", *options,
+                         "--out", str(work / f"compare-{len(rows)}")])
+        rows.append((name, before, wall, target, ""))
+        print(_target_line(*rows[-1]), flush=True)
+
+
+def _target_line(name: str, before: float | None, now: float, target: float, note: str) -> str:
+    before_text = "-" if before is None else f"{before:.0f}"
+    return (f"{name:<58}{before_text:>9}{now:>8.1f}{target:>9.0f}  "
+            f"{'yes' if now <= target else 'no':<5} {note}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, help="a log file (default: a simulated 3M-row log)")
     parser.add_argument("--learners", default="pop,repeat,mf",
                         help="learners whose replay throughput is measured")
+    parser.add_argument("--targets", action="store_true",
+                        help="only the learned models' replays and the sweeps, beside their "
+                             "targets")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="livereplay-speed-"))
     cache = work / "cache"
@@ -97,6 +142,10 @@ def main() -> None:
 
         data = work / "twitch-100k-sim.csv"
         simulate(preset("twitch-100k"), seed=0).write_csv(data)
+
+    if args.targets:
+        learned_targets(data, cache, work)
+        return
 
     from livereplay.availability import Availability
     from livereplay.cache import load_log
