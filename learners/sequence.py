@@ -32,7 +32,8 @@ class _WindowLearner(FactorLearner):
 
     Its softmax block keeps 512 streamers by default (``max_candidates``), twice the other
     models': the encoder, not the block, is what a step costs, and on a simulated 3M-row
-    log 256 costs ``liverec`` 0.013 of hr@1 (0.376 vs 0.389) to save 6% of its time."""
+    log 256 costs ``liverec`` 0.013 of hr@1 (0.376 vs 0.389) to save 6% of its time (with
+    one gradient step a batch, 0.009 to save 1%)."""
 
     relative_cost = 40.0  # an encoder over each user's window
 
@@ -161,8 +162,7 @@ class LiveRec(_WindowLearner):
         overhead). Twice the dense rate as well loses 0.02 of hr@1 on ``next``.
     max_candidates
         Streamers in a step's softmax block (default 512: the encoder, not the block, is
-        what a step costs this model; 256 saves 1% of the time on the 3M-row log and
-        loses 0.009 of its hr@1).
+        what a step costs this model).
     The others are those of :class:`livereplay.learners.mf.FactorLearner`.
     """
 

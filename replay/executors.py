@@ -319,7 +319,8 @@ def execute(specs: Sequence[RunSpec], *, engine: str = "local", jobs: int = 1,
         stored = runs.load(key) if runs else None
         if stored is not None:
             results[key] = stored
-    pending = _costliest_first({key: spec for key, spec in zip(keys, specs) if key not in results})
+    pending = _costliest_first({key: spec for key, spec in zip(keys, specs)
+                                if key not in results})
     if results and progress is not False:
         print(f"livereplay: reusing {len(results)} finished run(s) from {store} (delete it to "
               "run them again)", file=sys.stderr)
