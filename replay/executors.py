@@ -21,6 +21,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import multiprocessing
 import os
 import platform
 import shutil
@@ -216,8 +217,12 @@ def _run_local(pending: dict[str, RunSpec], logs: dict[LogKey, Log], jobs: int,
             yield key, _evaluate(spec, logs[_log_key(spec)], "local",
                                  checkpoints.for_run(key) if checkpoints else None, progress)
         return
+    # workers are forked, inheriting the logs, unless this process has TensorFlow running:
+    # its thread pools do not survive a fork (a forked worker's first TensorFlow call would
+    # wait forever), so they start from a fresh server process and receive the logs pickled
+    context = multiprocessing.get_context("forkserver" if "tensorflow" in sys.modules else None)
     with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), initializer=_pool_start,
-                             initargs=(logs,)) as pool:
+                             initargs=(logs,), mp_context=context) as pool:
         futures = {pool.submit(_pool_evaluate, spec,
                                checkpoints.for_run(key) if checkpoints else None): key
                    for key, spec in pending.items()}
