@@ -100,23 +100,21 @@ SWEEP_TARGETS: dict[str, tuple[float | None, float]] = {
 def learned_targets(data: Path, cache: Path, work: Path) -> None:
     """Print the learned models' replays and the sweeps beside their targets."""
     print(f"{'what':<58}{'before s':>9}{'now s':>8}{'target s':>9}  met   hr@1")
-    rows = []
     for learner, (before, target) in LEARNED_TARGETS.items():
         out = work / f"targets-{learner}.json"
         timed([*LIVEREPLAY, "run", "--quiet", "--data", str(data), "--cache-dir", str(cache),
                "--learner", learner, "--protocol", "starts", "--days", "32-42",
                "--bootstrap", "0", "--json", str(out)])
         result = json.loads(out.read_text())
-        rows.append((f"{learner}: one starts replay, 3M-row log, days 32-42", before,
-                     result["seconds"], target, f"{result['metrics']['all']['hr@1']:.4f}"))
-        print(_target_line(*rows[-1]), flush=True)
+        print(_target_line(f"{learner}: one starts replay, 3M-row log, days 32-42", before,
+                           result["seconds"], target,
+                           f"{result['metrics']['all']['hr@1']:.4f}"), flush=True)
     sweeps = [["--data", str(data), "--cache-dir", str(cache), "--days", "32-42", "--jobs", "2"],
               ["--jobs", "2"], []]
-    for (name, (before, target)), options in zip(SWEEP_TARGETS.items(), sweeps):
+    for i, ((name, (before, target)), options) in enumerate(zip(SWEEP_TARGETS.items(), sweeps)):
         wall, _ = timed([*LIVEREPLAY, "compare", "--quiet", *options,
-                         "--out", str(work / f"compare-{len(rows)}")])
-        rows.append((name, before, wall, target, ""))
-        print(_target_line(*rows[-1]), flush=True)
+                         "--out", str(work / f"compare-{i}")])
+        print(_target_line(name, before, wall, target, ""), flush=True)
 
 
 def _target_line(name: str, before: float | None, now: float, target: float, note: str) -> str:

@@ -33,13 +33,15 @@ class _WindowLearner(FactorLearner):
     Its softmax block keeps 512 streamers by default (``max_candidates``), twice the other
     models': the encoder, not the block, is what a step costs, and on a simulated 3M-row
     log 256 costs ``liverec`` 0.013 of hr@1 (0.376 vs 0.389) to save 6% of its time (with
-    one gradient step a batch, 0.009 to save 1%)."""
+    one gradient step a batch, 0.009 to save 1%). Both window models take one gradient step
+    a batch at twice the other models' embedding rate (``updates=1, lr=0.1``; see each
+    model's parameters for the measurements)."""
 
     relative_cost = 40.0  # an encoder over each user's window
 
     def __init__(self, *, length: int = 16, dense_lr: float = 1e-3, max_candidates: int = 512,
-                 **hyper: Any) -> None:
-        super().__init__(max_candidates=max_candidates, **hyper)
+                 updates: int = 1, lr: float = 0.1, **hyper: Any) -> None:
+        super().__init__(max_candidates=max_candidates, updates=updates, lr=lr, **hyper)
         self.length, self.dense_lr = length, dense_lr
 
     def _weights(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -91,9 +93,8 @@ class LSTM(_WindowLearner):
     0.555 on the hold-out validation split) in 16% less time on the sample (7.3 -> 6.1 s).
     """
 
-    def __init__(self, *, layers: int = 1, updates: int = 1, lr: float = 0.1,
-                 dense_lr: float = 2e-3, **hyper: Any) -> None:
-        super().__init__(updates=updates, lr=lr, dense_lr=dense_lr, **hyper)
+    def __init__(self, *, layers: int = 1, dense_lr: float = 2e-3, **hyper: Any) -> None:
+        super().__init__(dense_lr=dense_lr, **hyper)
         self.layers = layers
 
     def _weights(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -165,9 +166,8 @@ class LiveRec(_WindowLearner):
     The others are those of :class:`livereplay.learners.mf.FactorLearner`.
     """
 
-    def __init__(self, *, blocks: int = 1, gap_buckets: int = 16, updates: int = 1,
-                 lr: float = 0.1, **hyper: Any) -> None:
-        super().__init__(updates=updates, lr=lr, **hyper)
+    def __init__(self, *, blocks: int = 1, gap_buckets: int = 16, **hyper: Any) -> None:
+        super().__init__(**hyper)
         self.blocks, self.gap_buckets = blocks, gap_buckets
 
     def _setup(self) -> None:
