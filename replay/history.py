@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import distinct, pair_keys, positions, split_pair_keys, user_ranges
+from .arrays import distinct, expand_ranges, pair_keys, positions, split_pair_keys, user_ranges
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -56,6 +56,41 @@ RUN_RATIO = 2  # a run is merged into the one before it once at least 1/RUN_RATI
 SMALL_RUN = 1 << 16  # ... or while that one is smaller than this: few runs to search
 
 
+class _Run:
+    """One sorted run of the table: distinct pair keys with their counts and last starts.
+    A run with at least as many keys as users keeps, once asked, the position of each
+    user's first key (an array no larger than the run's), so the pairs of a block of users
+    are found in O(1) each rather than by searches among millions of keys."""
+
+    __slots__ = ("keys", "counts", "last", "_first_of_user")
+
+    def __init__(self, keys: np.ndarray, counts: np.ndarray, last: np.ndarray) -> None:
+        self.keys, self.counts, self.last = keys, counts, last
+        self._first_of_user: np.ndarray | None = None
+
+    def __getstate__(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.keys, self.counts, self.last  # the index is rebuilt when asked for
+
+    def __setstate__(self, state: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        self.__init__(*state)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def of_users(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(index into ``users``, position in the run) of every key of each user."""
+        n_users = int(self.keys[-1] >> 32) + 1 if len(self.keys) else 0
+        if len(self.keys) < max(n_users, SMALL_RUN):
+            return user_ranges(self.keys, users)
+        if self._first_of_user is None:
+            self._first_of_user = np.zeros(n_users + 1, np.int64)
+            np.cumsum(np.bincount(self.keys >> 32, minlength=n_users),
+                      out=self._first_of_user[1:])
+        users = np.minimum(np.asarray(users, np.int64), n_users)
+        return expand_ranges(self._first_of_user[users],
+                             self._first_of_user[np.minimum(users + 1, n_users)])
+
+
 class PairTable:
     """Per (user, streamer) pair: number of rows and last start, updated a step at a time.
 
@@ -68,12 +103,12 @@ class PairTable:
     """
 
     def __init__(self) -> None:
-        self._runs: list[list[np.ndarray]] = []
+        self._runs: list[_Run] = []
 
     def __len__(self) -> int:
         """Distinct pairs (merges the runs' keys: O(n))."""
         return len(distinct(np.concatenate([np.empty(0, np.int64)]
-                                           + [keys for keys, _, _ in self._runs])))
+                                           + [run.keys for run in self._runs])))
 
     def add(self, users: np.ndarray, streamers: np.ndarray, step: int | np.ndarray) -> None:
         """Count rows (users[i], streamers[i]) that started at ``step`` (one step for all,
@@ -83,10 +118,9 @@ class PairTable:
         keys, inverse, counts = distinct(pair_keys(users, streamers), inverse=True, counts=True)
         last = np.full(len(keys), -1, np.int32)
         np.maximum.at(last, inverse, np.broadcast_to(np.asarray(step, np.int32), len(users)))
-        self._runs.append([keys, counts.astype(np.int64), last])
-        while len(self._runs) > 1 and (RUN_RATIO * len(self._runs[-1][0])
-                                       >= len(self._runs[-2][0]) or
-                                       len(self._runs[-2][0]) < SMALL_RUN):
+        self._runs.append(_Run(keys, counts.astype(np.int64), last))
+        while len(self._runs) > 1 and (RUN_RATIO * len(self._runs[-1]) >= len(self._runs[-2])
+                                       or len(self._runs[-2]) < SMALL_RUN):
             _merge_into(self._runs[-2], self._runs.pop())
 
     def get(self, users: np.ndarray, streamers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,11 +128,11 @@ class PairTable:
         keys = pair_keys(users, streamers)
         count = np.zeros(len(keys), np.int64)
         last = np.full(len(keys), -1, np.int32)
-        for run_keys, run_counts, run_last in self._runs:
-            pos = positions(run_keys, keys)
+        for run in self._runs:
+            pos = positions(run.keys, keys)
             found = pos >= 0
-            count[found] += run_counts[pos[found]]
-            last[found] = np.maximum(last[found], run_last[pos[found]])
+            count[found] += run.counts[pos[found]]
+            last[found] = np.maximum(last[found], run.last[pos[found]])
         return count, last
 
     def of_users(self, users: np.ndarray, streamers: np.ndarray | None = None
@@ -107,13 +141,14 @@ class PairTable:
         distinct): (index into ``users``, streamer, count, last start), sorted by index, then
         streamer. Restricting here, before the runs' pairs are merged, sorts only those kept."""
         parts = [(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32))]
-        for run_keys, run_counts, run_last in self._runs:
-            owner, pos = user_ranges(run_keys, users)
-            streamer = run_keys[pos] & 0xFFFFFFFF
-            if streamers is not None:
-                kept = positions(streamers, streamer) >= 0
+        wanted = None if streamers is None else _membership(streamers)
+        for run in self._runs:
+            owner, pos = run.of_users(users)
+            streamer = run.keys[pos] & 0xFFFFFFFF
+            if wanted is not None:
+                kept = wanted[np.minimum(streamer, len(wanted) - 1)]
                 owner, pos, streamer = owner[kept], pos[kept], streamer[kept]
-            parts.append((pair_keys(owner, streamer), run_counts[pos], run_last[pos]))
+            parts.append((pair_keys(owner, streamer), run.counts[pos], run.last[pos]))
         keys, counts, last = (np.concatenate(p) for p in zip(*parts))
         order = np.argsort(keys, kind="stable")
         keys, counts, last = keys[order], counts[order], last[order]
@@ -125,12 +160,20 @@ class PairTable:
         return owner.astype(np.int64), streamer, counts, last
 
 
-def _merge_into(older: list[np.ndarray], newer: list[np.ndarray]) -> None:
-    """Merge the run ``newer`` into ``older`` (both ``[keys, counts, last]``, keys sorted and
-    distinct): shared keys add their counts and keep the latest start, new keys are inserted
-    in order. The arrays are replaced one at a time, so a merge holds one extra array."""
-    keys, counts, last = older
-    new_keys, new_counts, new_last = newer
+def _membership(streamers: np.ndarray) -> np.ndarray:
+    """A mask over streamer ids 0..max(streamers)+1 that is True at ``streamers``; the last
+    entry (False) stands for every larger id."""
+    wanted = np.zeros(int(streamers.max()) + 2 if len(streamers) else 1, bool)
+    wanted[streamers] = True
+    return wanted
+
+
+def _merge_into(older: _Run, newer: _Run) -> None:
+    """Merge the run ``newer`` into ``older`` (keys sorted and distinct in both): shared keys
+    add their counts and keep the latest start, new keys are inserted in order. The arrays
+    are replaced one at a time, so a merge holds one extra array."""
+    keys, counts, last = older.keys, older.counts, older.last
+    new_keys, new_counts, new_last = newer.keys, newer.counts, newer.last
     at = np.searchsorted(keys, new_keys)
     found = at < len(keys)
     found[found] = keys[at[found]] == new_keys[found]
@@ -138,8 +181,10 @@ def _merge_into(older: list[np.ndarray], newer: list[np.ndarray]) -> None:
     last[at[found]] = np.maximum(last[at[found]], new_last[found])
     at, fresh = at[~found], ~found
     del keys, counts, last
-    for i, values in enumerate((new_keys, new_counts, new_last)):
-        older[i] = np.insert(older[i], at, values[fresh])
+    older.keys = np.insert(older.keys, at, new_keys[fresh])
+    older.counts = np.insert(older.counts, at, new_counts[fresh])
+    older.last = np.insert(older.last, at, new_last[fresh])
+    older._first_of_user = None
 
 
 class History:

@@ -58,6 +58,29 @@ def test_pair_table_counts_like_a_dictionary(batches):
         assert (c, l) == (counts[(u, s)], last.get((u, s), -1))
 
 
+def test_pair_table_lists_a_block_of_users_from_large_runs_and_restricts_it_to_candidates():
+    """Runs of over 65,536 pairs find their users' pairs through a per-user index: the same
+    pairs as a dictionary, merged across runs, and only the candidates asked for."""
+    rng = np.random.default_rng(0)
+    table, counts, last = PairTable(), Counter(), {}
+    for step in range(12):  # 12 steps of 30k rows: runs of several sizes, merged
+        users, streamers = rng.integers(0, 3000, 30_000), rng.integers(0, 400, 30_000)
+        table.add(users, streamers, step)
+        for pair in zip(users.tolist(), streamers.tolist()):
+            counts[pair] += 1
+            last[pair] = step
+    users = np.array([2999, 0, 1500, 3500, 7])  # unordered, one never seen
+    candidates = np.sort(rng.choice(400, 50, replace=False))
+    for streamers in (None, candidates):
+        owner, streamer, count, last_start = table.of_users(users, streamers)
+        listed = {(int(users[o]), int(s)): (int(c), int(l))
+                  for o, s, c, l in zip(owner, streamer, count, last_start)}
+        expected = {(u, s): (c, last[(u, s)]) for (u, s), c in counts.items()
+                    if u in users and (streamers is None or s in streamers)}
+        assert listed == expected and len(listed) == len(owner)
+    assert max(len(run) for run in table._runs) > 65_536
+
+
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_rank_events_counts_other_candidates_scoring_at_least_the_best_target(data):
