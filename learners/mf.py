@@ -20,10 +20,10 @@ features), and once the queue holds ``batch_sessions`` sessions, or its oldest i
 block (a mask over the union of the blocks). The call receives the embedding rows the batch
 touches, differentiates the loss, applies Adagrad to those rows and Adam to the dense weights
 in the graph, and returns the rows; its shapes are all ``None`` (it is traced once) and
-users x streamers is never formed. The call runs on a thread of its own while the replay
-goes on to the next step, and the learner waits for it before it reads its tables again (to
-score, or to take the next batch's rows): results are those of a call made in line, and
-``lstm`` replays a 3M-row log 7% faster (81 -> 75 s). Scoring a step is one compiled call for all its users. A
+users x streamers is never formed. A large batch's call runs on a thread of its own while
+the replay goes on to the next step, and the learner waits for it before it reads its tables
+again (to score, or to take the next batch's rows): results are those of a call made in line,
+and ``lstm`` replays a 3M-row log 7% faster (81 -> 75 s). Scoring a step is one compiled call for all its users. A
 step is scored with what the batches trained before it taught, which never includes it or a
 later step. On the embedded sample (8 session starts a step) batching makes the learners
 3-5 times faster than training at every step and, batches being small, no worse (see
@@ -53,6 +53,9 @@ from .signals import sampled_block, softmax_block
 from .tf_common import DenseAdam, EmbeddingTable, adagrad, compile_function, tensorflow
 
 LOSSES = ("softmax", "squared")
+# a batch this large trains on a thread of its own while the replay goes on; a smaller one
+# (the embedded sample's, 16 sessions) costs less than handing it over (lstm: 7.8 -> 8.7 s)
+BACKGROUND_SESSIONS = 128
 
 
 def _trainer() -> ThreadPoolExecutor:
@@ -398,7 +401,10 @@ class FactorLearner(Learner):
         def train() -> None:
             for (name, ids), trained in zip(taken.items(), function(*arguments)):
                 self.tables_[name].put(ids, trained.numpy())
-        self.training_ = _trainer().submit(train)
+        if len(sessions) >= BACKGROUND_SESSIONS:
+            self.training_ = _trainer().submit(train)
+        else:
+            train()
 
     def _settle(self) -> None:
         """Wait for the training call in flight, if any: its rows are back in the tables."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 
@@ -125,6 +126,38 @@ def test_same_seed_same_ranks(name: str, log: Log) -> None:
     first = run(name, log, seed=3, window=(300, 400))
     second = run(name, log, seed=3, window=(300, 400))
     np.testing.assert_array_equal(first.ranks, second.ranks)
+
+
+def test_large_batches_train_in_the_background_with_the_results_of_training_in_line(
+        log: Log, monkeypatch) -> None:
+    """A batch of at least ``BACKGROUND_SESSIONS`` sessions trains on a thread of its own; the
+    learner waits for it before it reads its tables, so the ranks, and a checkpoint taken
+    while a call is in flight, are those of training in line."""
+    large = dict(batch_sessions=mf.BACKGROUND_SESSIONS, batch_steps=100)
+    submitted = []
+    trainer = mf._trainer()
+    monkeypatch.setattr(mf, "_trainer", lambda: submitted.append(1) or trainer)
+    background = replay(log, make_learner("liverec", **SMALL["liverec"], **large),
+                        window=(300, 400))
+    assert len(submitted) >= 2
+    monkeypatch.setattr(mf, "BACKGROUND_SESSIONS", 10**9)
+    in_line = replay(log, make_learner("liverec", **SMALL["liverec"], **large),
+                     window=(300, 400))
+    np.testing.assert_array_equal(background.ranks, in_line.ranks)
+
+    monkeypatch.undo()
+    learner, revealer, rng = make_learner("liverec", **SMALL["liverec"], **large), Revealer(), \
+        np.random.default_rng(0)
+    learner.reset()
+    for t in range(8):  # 8 x 40 sessions: the last step sends a batch to the thread
+        learner.observe(revealer.reveal(t, rng.choice(60, 40, replace=False),
+                                        rng.integers(0, 20, 40), np.full(40, t + 1)))
+    assert learner.training_ is not None
+    restored = pickle.loads(pickle.dumps(learner))
+    assert learner.training_ is None and restored.training_ is None
+    users, streamers = np.arange(60), np.arange(20)
+    np.testing.assert_array_equal(restored.score(users, streamers, 8),
+                                  learner.score(users, streamers, 8))
 
 
 @pytest.mark.parametrize("name", list(SMALL))
