@@ -140,7 +140,7 @@ class PairTable:
         """Every pair of the given users, or only those with one of ``streamers`` (sorted,
         distinct): (index into ``users``, streamer, count, last start), sorted by index, then
         streamer. Restricting here, before the runs' pairs are merged, sorts only those kept."""
-        parts = [(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32))]
+        parts = []
         wanted = None if streamers is None else _membership(streamers)
         for run in self._runs:
             owner, pos = run.of_users(users)
@@ -148,8 +148,12 @@ class PairTable:
             if wanted is not None:
                 kept = wanted[np.minimum(streamer, len(wanted) - 1)]
                 owner, pos, streamer = owner[kept], pos[kept], streamer[kept]
-            parts.append((pair_keys(owner, streamer), run.counts[pos], run.last[pos]))
-        keys, counts, last = (np.concatenate(p) for p in zip(*parts))
+            parts.append((owner, streamer.astype(np.int32), run.counts[pos], run.last[pos]))
+        if len(parts) == 1:  # one run (a small table): in order and distinct already
+            return parts[0]
+        keys = np.concatenate([np.empty(0, np.int64)] + [pair_keys(o, s) for o, s, _, _ in parts])
+        counts, last = (np.concatenate([np.empty(0, dtype)] + [p[i] for p in parts])
+                        for i, dtype in ((2, np.int64), (3, np.int32)))
         order = np.argsort(keys, kind="stable")
         keys, counts, last = keys[order], counts[order], last[order]
         first = np.flatnonzero(np.r_[len(keys) > 0, keys[1:] != keys[:-1]])
