@@ -192,7 +192,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
     base = run_spec(argparse.Namespace(**{**vars(args), "param": []}))  # --param is the space
     tune(base, learners, parse_space(args.param, args.space, learners),
          strategy=args.strategy, trials=args.trials, select=args.select, report=args.report,
-         seeds=parse_seeds(args.seeds), engine=args.engine, jobs=args.jobs,
+         seeds=parse_seeds(args.seeds),
+         select_seeds=(parse_seeds(args.select_seeds, '--select-seeds') if args.select_seeds
+                       else None),
+         engine=args.engine, jobs=args.jobs,
          address=args.address, out=args.out, quiet=args.quiet, grid_points=args.grid_points)
     return 0
 
@@ -317,6 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "days:D1-D2 (default: test)")
     tune.add_argument("--seeds", default="0,1,2", metavar="S1,S2",
                       help="seeds of the test re-runs (default: 0,1,2)")
+    tune.add_argument("--select-seeds", default=None, metavar="S1,S2",
+                      help="seeds each trial runs with on the selection split, its value the "
+                           "mean over them: on a small log one seed's luck can outweigh a "
+                           "setting's gain (default: --seed alone)")
     add_sweep_arguments(tune, "livereplay-tune")
     tune.set_defaults(handler=cmd_tune)
 

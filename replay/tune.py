@@ -235,24 +235,25 @@ def parse_select(text: str) -> tuple[Evaluation, str]:
     return parse_evaluation(where, ("validation",), "--select"), metric
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``--seeds 0,1,2``: distinct seeds in their order."""
+def parse_seeds(text: str, option: str = "--seeds") -> list[int]:
+    """``--seeds 0,1,2``: distinct seeds in their order (``option`` names it in errors)."""
     try:
         seeds = list(dict.fromkeys(int(item) for item in text.split(",")))
     except ValueError:
-        raise ReplayError(f"--seeds {text!r}: expected integers such as 0,1,2") from None
+        raise ReplayError(f"{option} {text!r}: expected integers such as 0,1,2") from None
     return seeds
 
 
 @dataclass
 class Trial:
-    """One set of parameters of one learner and the selection metric it reached."""
+    """One set of parameters of one learner, its runs on the selection split (one per
+    selection seed) and their mean selection metric."""
 
     learner: str
     number: int
     params: dict[str, Any]
     value: float
-    result: Result
+    results: list[Result]
 
 
 @dataclass
@@ -285,10 +286,11 @@ def _import_optuna() -> Any:
     return optuna
 
 
+Evaluate = Callable[[list[tuple[str, dict[str, Any]]]], list[tuple[float, list[Result]]]]
+
+
 def _optuna_trials(space: Space, trials: int, seed: int, jobs: int,
-                   trial_spec: Callable[[str, dict[str, Any]], RunSpec],
-                   run_specs: Callable[[list[RunSpec]], list[Result]],
-                   value_of: Callable[[Result], float]) -> list[Trial]:
+                   evaluate: Evaluate) -> list[Trial]:
     """Optuna's TPE sampler (seeded) per learner, asked and told in rounds of ``jobs`` trials
     per learner. A seeded study asks the same trials after the same tells, so a resumed tune
     replays its stored trials into the study in their order (asked again, told their stored
@@ -303,10 +305,10 @@ def _optuna_trials(space: Space, trials: int, seed: int, jobs: int,
     while asked := [(learner, studies[learner].ask(distributions[learner]))
                     for learner in space
                     for _ in range(min(jobs, trials - len(studies[learner].trials)))]:
-        results = run_specs([trial_spec(learner, trial.params) for learner, trial in asked])
-        for (learner, trial), result in zip(asked, results):
-            studies[learner].tell(trial, value_of(result))
-            found.append(Trial(learner, trial.number, trial.params, value_of(result), result))
+        evaluated = evaluate([(learner, trial.params) for learner, trial in asked])
+        for (learner, trial), (value, results) in zip(asked, evaluated):
+            studies[learner].tell(trial, value)
+            found.append(Trial(learner, trial.number, trial.params, value, results))
     return sorted(found, key=lambda trial: (list(space).index(trial.learner), trial.number))
 
 
@@ -333,14 +335,17 @@ def search_points(space: Space, strategy: str, trials: int | None, seed: int,
 def tune(base: RunSpec, learners: Sequence[str], space: Mapping[str, Mapping[str, ParamSpec]],
          *, strategy: str = "grid", trials: int | None = None,
          select: str = "validation:hr@10", report: str = "test",
-         seeds: Sequence[int] = (0, 1, 2), engine: str = "local", jobs: int = 1,
+         seeds: Sequence[int] = (0, 1, 2), select_seeds: Sequence[int] | None = None,
+         engine: str = "local", jobs: int = 1,
          address: str | None = None, out: str | Path = "livereplay-tune", quiet: bool = False,
          grid_points: int = 5) -> TuneReport:
     """Tune each learner of ``learners`` over its ``space`` and write the outputs into ``out``.
 
-    Trials are ``base`` with the trial's parameters (over ``base.params``) and seed
-    ``base.seed``, evaluated on ``select`` (``SPLIT:METRIC``, :func:`parse_select`) without
-    bootstrap; the best trial per learner (the first of equals) is re-run on ``report``
+    Trials are ``base`` with the trial's parameters (over ``base.params``), run once per seed
+    of ``select_seeds`` (default: ``base.seed`` alone) on ``select`` (``SPLIT:METRIC``,
+    :func:`parse_select`) without bootstrap, a trial's value being the mean over its seeds
+    (several seeds tell a setting that is better from one a seed favoured); the best trial
+    per learner (the first of equals) is re-run on ``report``
     (``test`` or ``days:D1-D2``) once per seed of ``seeds``. ``strategy``: ``grid`` (every
     point; ``trials``, when given, must cover it), ``random`` or ``optuna`` (``trials`` per
     learner, sampled with seed ``base.seed``). Runs go through :func:`execute` with
@@ -357,8 +362,9 @@ def tune(base: RunSpec, learners: Sequence[str], space: Mapping[str, Mapping[str
         raise ReplayError(f"--grid-points must be at least 2, got {grid_points}")
     if not learners:
         raise ReplayError("--learners names no learner")
-    if not seeds:
-        raise ReplayError("--seeds names no seed")
+    select_seeds = [base.seed] if select_seeds is None else list(select_seeds)
+    if not seeds or not select_seeds:
+        raise ReplayError(f"--{'seeds' if not seeds else 'select-seeds'} names no seed")
     missing = [learner for learner in learners if not space.get(learner)]
     if missing:
         raise ReplayError(f"no search space for {', '.join(missing)}")
@@ -373,21 +379,24 @@ def tune(base: RunSpec, learners: Sequence[str], space: Mapping[str, Mapping[str
         return execute(specs, engine=engine, jobs=jobs, address=address, store=out / "runs",
                        progress=False if quiet else None)
 
-    def trial_spec(learner: str, params: Mapping[str, Any]) -> RunSpec:
-        return replace(trial_base, learner=learner, params={**base.params, **params})
-
-    def value_of(result: Result) -> float:
-        return result.metrics()["all"][metric]
+    def evaluate(trials: list[tuple[str, dict[str, Any]]]) -> list[tuple[float, list[Result]]]:
+        """Each (learner, params) run with every selection seed: (mean metric, runs)."""
+        results = run_specs([replace(trial_base, learner=learner, seed=seed,
+                                     params={**base.params, **params})
+                             for learner, params in trials for seed in select_seeds])
+        runs = [results[i:i + len(select_seeds)] for i in range(0, len(results), len(select_seeds))]
+        return [(float(np.mean([r.metrics()["all"][metric] for r in trial_runs])), trial_runs)
+                for trial_runs in runs]
 
     if strategy == "optuna":
-        found = _optuna_trials(space, trials, base.seed, jobs, trial_spec, run_specs, value_of)
+        found = _optuna_trials(space, trials, base.seed, jobs, evaluate)
     else:
         points = search_points(space, strategy, trials, base.seed, grid_points)
         listed = [(learner, number, params) for learner, sets in points.items()
                   for number, params in enumerate(sets)]
-        results = run_specs([trial_spec(learner, params) for learner, _, params in listed])
-        found = [Trial(learner, number, params, value_of(result), result)
-                 for (learner, number, params), result in zip(listed, results)]
+        evaluated = evaluate([(learner, params) for learner, _, params in listed])
+        found = [Trial(learner, number, params, value, results)
+                 for (learner, number, params), (value, results) in zip(listed, evaluated)]
     best = {learner: max((t for t in found if t.learner == learner), key=lambda t: t.value)
             for learner in learners}
     tested = run_specs([replace(test_base, learner=learner, seed=seed,
@@ -398,7 +407,7 @@ def tune(base: RunSpec, learners: Sequence[str], space: Mapping[str, Mapping[str
     outcome = TuneReport(metric, found, best, tests)
     options = {"strategy": strategy, "budget": trials, "grid_points": grid_points,
                "select": str(selection), "report": str(testing), "metric": metric,
-               "seeds": list(seeds), "engine": engine}
+               "seeds": list(seeds), "select_seeds": select_seeds, "engine": engine}
     outcome.files = _write(outcome, out, space, options,
                            provenance(base, list(learners), jobs, time.perf_counter() - began),
                            quiet)
@@ -409,10 +418,13 @@ def _write(report: TuneReport, out: Path, space: Space, options: dict[str, Any],
            made: dict[str, Any], quiet: bool) -> list[Path]:
     """results.md, results.csv, results.json and the plots; the table printed unless quiet."""
     out.mkdir(parents=True, exist_ok=True)
-    metric, seeds = report.metric, options["seeds"]
-    chosen, tested = f"{options['select']} {metric}", f"{options['report']} {metric}"
-    lines = [f"Tuning ({options['strategy']}): trials selected on {chosen}, the best of each "
-             f"learner re-run on {options['report']} with seeds {', '.join(map(str, seeds))}.",
+    metric, seeds, select_seeds = report.metric, options["seeds"], options["select_seeds"]
+    chosen = f"{options['select']} {metric}" + (" (mean)" if len(select_seeds) > 1 else "")
+    tested = f"{options['report']} {metric}"
+    lines = [f"Tuning ({options['strategy']}): trials selected on {chosen} with seed"
+             f"{'s' * (len(select_seeds) > 1)} {', '.join(map(str, select_seeds))}, the best "
+             f"of each learner re-run on {options['report']} with seeds "
+             f"{', '.join(map(str, seeds))}.",
              "", f"| learner | trial | params | {chosen} |", "|---|---:|---|---:|"]
     lines += [f"| {t.learner} | {t.number} | {_describe(t.params)} | {t.value:.4f} |"
               for t in report.trials]
@@ -430,9 +442,10 @@ def _write(report: TuneReport, out: Path, space: Space, options: dict[str, Any],
     (out / "results.md").write_text(table)
 
     rows = [{"stage": "trial", "learner": t.learner, "trial": t.number,
-             "seed": t.result.seed, "params": json.dumps(t.params), "evaluation":
-             options["select"], "metric": metric, "value": t.value, "n": t.result.n_events,
-             "seconds": round(t.result.seconds, 3)} for t in report.trials]
+             "seed": result.seed, "params": json.dumps(t.params), "evaluation":
+             options["select"], "metric": metric, "value": result.metrics()["all"][metric],
+             "n": result.n_events, "seconds": round(result.seconds, 3)}
+            for t in report.trials for result in t.results]
     rows += [{"stage": "test", "learner": learner, "trial": report.best[learner].number,
               "seed": result.seed, "params": json.dumps(report.best[learner].params),
               "evaluation": options["report"], "metric": metric,
@@ -451,8 +464,11 @@ def _write(report: TuneReport, out: Path, space: Space, options: dict[str, Any],
                                            for name, spec in params.items()}
                                  for learner, params in space.items()}},
         "trials": [{"learner": t.learner, "trial": t.number, "params": t.params,
-                    "value": t.value, "metrics": t.result.metrics()["all"],
-                    "seconds": round(t.result.seconds, 3)} for t in report.trials],
+                    "value": t.value, "runs": [{"seed": result.seed,
+                                                "metrics": result.metrics()["all"],
+                                                "seconds": round(result.seconds, 3)}
+                                               for result in t.results]}
+                   for t in report.trials],
         "picks": {learner: {"trial": t.number, "params": t.params, "value": t.value}
                   for learner, t in report.best.items()},
         "tests": [{"learner": learner, "seed": result.seed, "result": result.to_dict()}

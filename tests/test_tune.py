@@ -85,6 +85,8 @@ def test_parse_seeds():
     assert parse_seeds("2,0,2") == [2, 0]
     with pytest.raises(ReplayError, match="--seeds '0,x': expected integers such as 0,1,2"):
         parse_seeds("0,x")
+    with pytest.raises(ReplayError, match="--select-seeds 'x': expected integers"):
+        parse_seeds("x", "--select-seeds")
 
 
 def test_grid_tune_picks_the_best_validation_value_and_writes_the_files(tmp_path, runs):
@@ -121,6 +123,26 @@ def test_grid_tune_picks_the_best_validation_value_and_writes_the_files(tmp_path
     runs.clear()  # a second tune into the same folder runs nothing again
     again = tune(BASE, ["recent-pop"], space, seeds=[0, 1], out=out, quiet=True)
     assert runs == [] and [t.value for t in again.trials] == scores
+
+
+def test_trials_run_with_every_selection_seed_and_are_chosen_on_their_mean(tmp_path, runs):
+    space = parse_space(["dim=2,4"], None, ["mf"])
+    report = tune(BASE, ["mf"], space, seeds=[0], select_seeds=[0, 1], out=tmp_path,
+                  quiet=True, **EARLY)
+    assert len(runs) == 2 * 2 + 1
+    for trial in report.trials:
+        values = [result.metrics()["all"]["hr@10"] for result in trial.results]
+        assert [result.seed for result in trial.results] == [0, 1]
+        assert trial.value == pytest.approx(sum(values) / 2)
+    assert any(len({r.metrics()["all"]["hr@10"] for r in t.results}) == 2 for t in report.trials)
+    assert report.best["mf"] is max(report.trials, key=lambda t: t.value)
+    rows = list(csv.DictReader(open(tmp_path / "results.csv")))
+    assert [(r["stage"], r["seed"]) for r in rows] == [("trial", "0"), ("trial", "1")] * 2 + [
+        ("test", "0")]
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["provenance"]["select_seeds"] == [0, 1]
+    assert [run["seed"] for run in saved["trials"][0]["runs"]] == [0, 1]
+    assert "hr@10 (mean) with seeds 0, 1," in (tmp_path / "results.md").read_text()
 
 
 def test_random_search_is_seeded(tmp_path, runs):
