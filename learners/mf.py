@@ -23,11 +23,12 @@ in the graph, and returns the rows; its shapes are all ``None`` (it is traced on
 users x streamers is never formed. A large batch's call runs on a thread of its own while
 the replay goes on to the next step, and the learner waits for it before it reads its tables
 again (to score, or to take the next batch's rows): results are those of a call made in line,
-and ``lstm`` replays a 3M-row log 7% faster (81 -> 75 s). Scoring a step is one compiled call for all its users. A
-step is scored with what the batches trained before it taught, which never includes it or a
-later step. On the embedded sample (8 session starts a step) batching makes the learners
-3-5 times faster than training at every step and, batches being small, no worse (see
-``batch_sessions``); a 100k-user log trains at every step anyway (500 starts a step).
+and ``lstm`` replays a 3M-row log 7% faster (81 -> 75 s). Scoring a step is one compiled
+call for all its users. A step is scored with what the batches trained before it taught,
+which never includes it or a later step. On the embedded sample (8 session starts a step)
+batching makes the learners 3-5 times faster than training at every step and, batches being
+small, no worse (see ``batch_sessions``); a 100k-user log trains at every step anyway (500
+starts a step).
 
 Why a softmax over the available set: it is the conditional choice the ``starts`` protocol
 asks about (which live channel, given what is live). Against the seed's squared loss under an

@@ -286,6 +286,7 @@ def _import_optuna() -> Any:
     return optuna
 
 
+# runs trials given as (learner, params) and returns each one's (value, runs)
 Evaluate = Callable[[list[tuple[str, dict[str, Any]]]], list[tuple[float, list[Result]]]]
 
 
@@ -384,7 +385,8 @@ def tune(base: RunSpec, learners: Sequence[str], space: Mapping[str, Mapping[str
         results = run_specs([replace(trial_base, learner=learner, seed=seed,
                                      params={**base.params, **params})
                              for learner, params in trials for seed in select_seeds])
-        runs = [results[i:i + len(select_seeds)] for i in range(0, len(results), len(select_seeds))]
+        size = len(select_seeds)
+        runs = [results[i:i + size] for i in range(0, len(results), size)]
         return [(float(np.mean([r.metrics()["all"][metric] for r in trial_runs])), trial_runs)
                 for trial_runs in runs]
 
