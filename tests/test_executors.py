@@ -124,7 +124,7 @@ def test_tune_runs_its_trials_on_ray(ray_instance, local, tmp_path):
     report = tune(SPECS[2], ["recent-pop"], space, select="days:3-4:hr@10",
                   report="days:3-4", seeds=[0], engine="ray", jobs=2, out=tmp_path,
                   quiet=True)
-    assert report.trials[0].result.extra["engine"] == "ray"
+    assert report.trials[0].results[0].extra["engine"] == "ray"
     assert report.trials[0].value == local[2].metrics()["all"]["hr@10"]
 
 
