@@ -158,9 +158,9 @@ class FactorLearner(Learner):
         raise NotImplementedError
 
     def _pairs(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray | None:
-        """Sparse pair inputs at step ``t``, (3, nnz) int32: row in users, column in
-        candidates and a value, for the pairs with a term of their own; or None if the model
-        has no pair term."""
+        """Sparse pair inputs at step ``t``, (2 + values, nnz) int32: row in users, column in
+        candidates and the model's values (such as buckets), for the pairs with a term of their
+        own; or None if the model has no pair term."""
         return None
 
     def _pair_terms(self, query: Any, pairs: Any) -> tuple[Any, Any]:
@@ -197,7 +197,7 @@ class FactorLearner(Learner):
         if kind not in self.compiled_:
             tf = tensorflow()
             shapes = self._input_shapes()
-            pair_spec = [tf.TensorSpec([3, None], tf.int32)] if self._has_pairs() else []
+            pair_spec = [tf.TensorSpec([None, None], tf.int32)] if self._has_pairs() else []
             if kind != "score":
                 sampled = kind == "sampled"
                 step, signature = functools.partial(self._train_step, sampled), [
@@ -381,7 +381,8 @@ class FactorLearner(Learner):
         pairs = []
         if queue[0].pairs is not None:  # rows and columns moved to the batch's
             first = np.cumsum([0] + sizes[:-1])
-            pairs = [np.concatenate([np.stack([s.pairs[0] + offset, column[s.pairs[1]], s.pairs[2]])
+            pairs = [np.concatenate([np.stack([s.pairs[0] + offset, column[s.pairs[1]],
+                                               *s.pairs[2:]])
                                      for s, column, offset in zip(queue, columns, first)],
                                     axis=1).astype(np.int32)]
         kind, negatives = "train", queue[0].negatives
@@ -390,9 +391,9 @@ class FactorLearner(Learner):
             negative = np.full(len(candidates), -1)
             negative[negatives] = np.arange(len(negatives))
             if pairs:
-                row, col, value = pairs[0]
+                row, col = pairs[0][:2]
                 which = negative[col]
-                pairs = [np.stack([row, which, value])[:, which >= 0],
+                pairs = [np.stack([row, which, *pairs[0][2:]])[:, which >= 0],
                          pairs[0][:, col == sessions[row, 1]]]
         function, arguments = self._function(kind), (
             *(self.tables_[name].take(ids) for name, ids in taken.items()),

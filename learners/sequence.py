@@ -140,7 +140,9 @@ class LiveRec(_WindowLearner):
 
     score(u, s) = <h_u, q_s + r_gap(u, s)> + b_s + w_gap(u, s), where h_u is the attention
     output at the window's last position and gap(u, s) is 0 if u never watched s, 1 if it
-    is watching s now, else 2 + floor(log2(steps since u last started s)), capped.
+    is watching s now, else 2 + floor(log2(steps since u last started s)), capped. With
+    ``count_buckets``, <h_u, r_count(u, s)> + w_count(u, s) is added the same way, count(u, s)
+    being 0 if u never watched s, else 1 + floor(log2(u's rows of s)), capped.
 
     Parameters
     ----------
@@ -150,6 +152,14 @@ class LiveRec(_WindowLearner):
         Self-attention blocks (default 1).
     gap_buckets
         Buckets of the time since last watch (default 16: up to 2^13 steps apart).
+    count_buckets
+        Buckets of how often the user watched the candidate (default 0: none). 8, mean of
+        seeds 0-2 on the embedded sample's validation days 20-31 (hr@1 / hr@10 / mrr):
+        ``starts``/``log`` 0.623/0.921/0.730 -> 0.627/0.919/0.731, ``next``
+        0.408/0.736/0.534 -> 0.420/0.729/0.540, hold-out validation 0.661/0.942/0.767 ->
+        0.666/0.941/0.768; on the test days 32-42, ``starts``/``log`` hr@1 0.650 -> 0.653.
+        As ``blend``'s model (which has count features of its own) it changes nothing
+        beyond 0.005.
     updates, lr, dense_lr
         Gradient steps on each batch (default 1), Adagrad learning rate of the embedding
         rows (default 0.1) and Adam learning rate of the attention weights and gap
@@ -166,9 +176,10 @@ class LiveRec(_WindowLearner):
     The others are those of :class:`livereplay.learners.mf.FactorLearner`.
     """
 
-    def __init__(self, *, blocks: int = 1, gap_buckets: int = 16, **hyper: Any) -> None:
+    def __init__(self, *, blocks: int = 1, gap_buckets: int = 16, count_buckets: int = 0,
+                 **hyper: Any) -> None:
         super().__init__(**hyper)
-        self.blocks, self.gap_buckets = blocks, gap_buckets
+        self.blocks, self.gap_buckets, self.count_buckets = blocks, gap_buckets, count_buckets
 
     def _setup(self) -> None:
         super()._setup()
@@ -178,6 +189,9 @@ class LiveRec(_WindowLearner):
         d = self.dim
         weights = {"position": 0.1 * rng.standard_normal((self.length, d)),
                    "gap": np.zeros((self.gap_buckets, d)), "gap_bias": np.zeros(self.gap_buckets)}
+        if self.count_buckets:
+            weights.update(count=np.zeros((self.count_buckets, d)),
+                           count_bias=np.zeros(self.count_buckets))
         for block in range(self.blocks):
             for name in ("query", "key", "value", "ffn1", "ffn2"):
                 weights[f"{name}{block}"] = glorot(rng, d, d)
@@ -188,15 +202,21 @@ class LiveRec(_WindowLearner):
         """The gap bucket of every pair the user has watched (all others: bucket 0)."""
         pairs = self.signals_.pair_signals(users, candidates, t)
         bucket = np.minimum(2 + np.floor(np.log2(np.maximum(pairs.gap, 1.0))), self.gap_buckets - 1)
-        return np.stack([pairs.row, pairs.col, np.where(pairs.now, 1, bucket)]).astype(np.int32)
+        rows = [pairs.row, pairs.col, np.where(pairs.now, 1, bucket)]
+        if self.count_buckets:
+            rows.append(np.minimum(1 + np.floor(np.log2(pairs.count)), self.count_buckets - 1))
+        return np.stack(rows).astype(np.int32)
 
     def _pair_terms(self, query: Any, pairs: Any) -> tuple[Any, Any]:
         tf = tensorflow()
-        row, bucket = pairs[0], pairs[2]
-        by_bucket = (tf.matmul(query, self.dense_["gap"], transpose_b=True)
-                     + self.dense_["gap_bias"][None, :])  # (B, buckets)
-        return by_bucket[:, 0], (tf.gather_nd(by_bucket, tf.stack([row, bucket], axis=1))
-                                 - tf.gather(by_bucket[:, 0], row))
+        row, common, extra = pairs[0], 0.0, 0.0
+        for name, bucket in [("gap", pairs[2])] + [("count", pairs[3])] * bool(self.count_buckets):
+            by_bucket = (tf.matmul(query, self.dense_[name], transpose_b=True)
+                         + self.dense_[f"{name}_bias"][None, :])  # (B, buckets)
+            common += by_bucket[:, 0]
+            extra += (tf.gather_nd(by_bucket, tf.stack([row, bucket], axis=1))
+                      - tf.gather(by_bucket[:, 0], row))
+        return common, extra
 
     def _query(self, rows: list[Any], valid: list[Any]) -> Any:
         tf = tensorflow()

@@ -121,6 +121,22 @@ def test_steps_with_more_targets_than_candidates_learn(name: str, log: Log) -> N
     np.testing.assert_array_equal(learnt.ranks, again.ranks)
 
 
+def test_liverec_count_buckets_learn_through_both_softmaxes(log: Log) -> None:
+    """liverec with an embedding of how often the user watched each candidate: a fourth row
+    of pair inputs, carried through batching and the sampled softmax; it learns, seed for
+    seed, and ranks otherwise than without it."""
+    window = (200, log.n_steps)
+    for max_candidates in (None, 2):  # 2: every step with more targets trains sampled
+        learnt, again, without = (replay(log, make_learner(
+            "liverec", **SMALL["liverec"], count_buckets=buckets,
+            **({} if max_candidates is None else dict(max_candidates=max_candidates))),
+            window=window) for buckets in (4, 4, 0))
+        chance = run("random", log, window=window).metrics()["all"]["mrr"]
+        assert learnt.metrics()["all"]["mrr"] > chance + 0.15
+        np.testing.assert_array_equal(learnt.ranks, again.ranks)
+        assert not np.array_equal(learnt.ranks, without.ranks)
+
+
 @pytest.mark.parametrize("name", ["mf", "liverec", "blend"])
 def test_same_seed_same_ranks(name: str, log: Log) -> None:
     first = run(name, log, seed=3, window=(300, 400))
