@@ -23,6 +23,7 @@ from .signals import LiveSignals, softmax_block
 PERSONAL_FEATURES = ("now", "count", "seen", "gap", "most", "latest")
 CHANNEL_FEATURES = ("rows", "viewers")
 LIVE_AGE_FEATURES = ("live", "live_steps")
+MODEL_DEFAULTS = {"liverec": {"count_buckets": 0}}  # the blend counts rows itself
 
 
 class LiveFeatures(NamedTuple):
@@ -91,7 +92,11 @@ class RepeatBlend(Learner):
         chosen on the validation window: it beat ``"mf"`` on every protocol there), or
         ``None`` for live signals alone.
     model_params
-        Hyper-parameters of that model (default: its own defaults).
+        Hyper-parameters of that model over its own defaults, ``liverec``'s with its count
+        embedding off unless given (``count_buckets=0``): the blend has count features of
+        its own, and with the embedding it did no better, mean of seeds 0-2 on the embedded sample's
+        validation days: hr@1 / hr@10 0.567/0.881 -> 0.566/0.877 on ``starts``/``log``,
+        0.639/0.924 -> 0.638/0.920 on the hold-out validation split, ``next`` unchanged).
     live_age
         Use whether a candidate was live at the last step and for how long (default False).
         A real platform knows this, but under ``starts`` with availability ``log`` a channel
@@ -131,7 +136,8 @@ class RepeatBlend(Learner):
     def reset(self) -> None:
         from .registry import make_learner  # the registry lists this module: import late
 
-        self.model_ = (make_learner(self.model, seed=self.seed, **(self.model_params or {}))
+        params = {**MODEL_DEFAULTS.get(self.model, {}), **(self.model_params or {})}
+        self.model_ = (make_learner(self.model, seed=self.seed, **params)
                        if self.model is not None else None)
         if self.model_ is not None:
             self.model_.reset()
