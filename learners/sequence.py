@@ -187,19 +187,24 @@ class LiveRec(_WindowLearner):
 
     def _weights(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         d = self.dim
-        weights = {"position": 0.1 * rng.standard_normal((self.length, d)),
-                   "gap": np.zeros((self.gap_buckets, d)), "gap_bias": np.zeros(self.gap_buckets)}
-        if self.count_buckets:
-            weights.update(count=np.zeros((self.count_buckets, d)),
-                           count_bias=np.zeros(self.count_buckets))
+        weights = {"position": 0.1 * rng.standard_normal((self.length, d))}
+        for name, buckets in self._buckets().items():
+            weights.update({name: np.zeros((buckets, d)), f"{name}_bias": np.zeros(buckets)})
         for block in range(self.blocks):
             for name in ("query", "key", "value", "ffn1", "ffn2"):
                 weights[f"{name}{block}"] = glorot(rng, d, d)
             weights[f"ffn_bias{block}"] = np.zeros(d)
         return weights
 
+    def _buckets(self) -> dict[str, int]:
+        """The pair embeddings in use and their numbers of buckets, in the order of the
+        pair inputs' value rows."""
+        return {"gap": self.gap_buckets, **({"count": self.count_buckets}
+                                             if self.count_buckets else {})}
+
     def _pairs(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray:
-        """The gap bucket of every pair the user has watched (all others: bucket 0)."""
+        """The gap bucket (and count bucket) of every pair the user has watched (all
+        others: bucket 0)."""
         pairs = self.signals_.pair_signals(users, candidates, t)
         bucket = np.minimum(2 + np.floor(np.log2(np.maximum(pairs.gap, 1.0))), self.gap_buckets - 1)
         rows = [pairs.row, pairs.col, np.where(pairs.now, 1, bucket)]
@@ -210,7 +215,8 @@ class LiveRec(_WindowLearner):
     def _pair_terms(self, query: Any, pairs: Any) -> tuple[Any, Any]:
         tf = tensorflow()
         row, common, extra = pairs[0], 0.0, 0.0
-        for name, bucket in [("gap", pairs[2])] + [("count", pairs[3])] * bool(self.count_buckets):
+        for value_row, name in enumerate(self._buckets(), start=2):
+            bucket = pairs[value_row]
             by_bucket = (tf.matmul(query, self.dense_[name], transpose_b=True)
                          + self.dense_[f"{name}_bias"][None, :])  # (B, buckets)
             common += by_bucket[:, 0]
