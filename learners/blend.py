@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from livereplay.arrays import distinct, pair_keys, split_pair_keys
+from livereplay.arrays import distinct, pair_keys, positions, split_pair_keys
 from livereplay.contract import Learner, Step
 
 from .signals import LiveSignals, softmax_block
@@ -75,6 +75,24 @@ def training_rows(step: Step) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     started = np.isin(keys, pair_keys(step.started.user, step.started.streamer))
     viewers = np.bincount(streamers, minlength=step.n_streamers)
     return users, streamers, started & (viewers[streamers] == 1)
+
+
+class ModelScores(NamedTuple):
+    """The model's scores of ``users`` (sorted) x ``candidates`` at step ``t``."""
+
+    t: int
+    users: np.ndarray
+    candidates: np.ndarray
+    scores: np.ndarray
+
+    def of(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray | None:
+        """The block of ``users`` x ``candidates`` if it was scored at ``t``, else None."""
+        if t != self.t:
+            return None
+        rows, cols = positions(self.users, users), positions(self.candidates, candidates)
+        if (rows < 0).any() or (cols < 0).any():
+            return None
+        return self.scores[np.ix_(rows, cols)]
 
 
 class RepeatBlend(Learner):
@@ -152,14 +170,33 @@ class RepeatBlend(Learner):
         self.weights_ = np.zeros(2 * self.n_features_)
         self.sq_grad_ = np.zeros(2 * self.n_features_)
         self.rng_ = np.random.default_rng(self.seed)
+        self.scored_: ModelScores | None = None
 
-    def _inputs(self, users: np.ndarray, candidates: np.ndarray,
-                t: int) -> tuple[LiveFeatures, np.ndarray | None]:
-        """The live features and the model's scores of ``users`` x ``candidates`` at ``t``."""
+    def _inputs(self, users: np.ndarray, candidates: np.ndarray, t: int,
+                ahead: bool = False) -> tuple[LiveFeatures, np.ndarray | None]:
+        """The live features and the model's scores of ``users`` x ``candidates`` at ``t``.
+
+        With ``ahead`` (scoring), the model also scores, in the same call, the users watching
+        something at the last step, when there are at most ``max_rows`` of them: they are
+        most of the step's training rows, which the model must score as it is now, before
+        the step is revealed. On a small log this saves a model call a step; on a large one
+        (more viewers than training rows) nothing is scored ahead."""
         features = live_features(self.signals_, users, candidates, t, self.live_age)
-        model = (np.asarray(self.model_.score(users, candidates, t), np.float64)
-                 if self.model_ is not None else None)
-        return features, model
+        if self.model_ is None:
+            return features, None
+        scored = self.scored_.of(users, candidates, t) if self.scored_ is not None else None
+        if scored is not None:
+            return features, scored
+        block = np.asarray(users)
+        if ahead:
+            watching = distinct(self.signals_.watching >> 32)
+            if len(watching) <= self.max_rows:
+                block = np.union1d(block, watching)
+        model = np.asarray(self.model_.score(block, candidates, t), np.float64)
+        if len(block) == len(users):
+            return features, model
+        self.scored_ = ModelScores(t, block, np.asarray(candidates), model)
+        return features, self.scored_.of(users, candidates, t)
 
     def _logits(self, features: LiveFeatures, model: np.ndarray | None,
                 channel_seen: np.ndarray | bool = True) -> np.ndarray:
@@ -177,7 +214,7 @@ class RepeatBlend(Learner):
         return logits
 
     def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray:
-        return self._logits(*self._inputs(users, candidates, t))
+        return self._logits(*self._inputs(users, candidates, t, ahead=True))
 
     def observe(self, step: Step) -> None:
         users, targets, leaky = training_rows(step)
@@ -196,6 +233,7 @@ class RepeatBlend(Learner):
             self._step(self._gradient(features, model, channel_seen, p / len(users)))
         if self.model_ is not None:
             self.model_.observe(step)
+            self.scored_ = None
         if self.owns_signals_:
             self.signals_.apply(step)
 

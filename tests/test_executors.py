@@ -245,7 +245,7 @@ def test_a_sweep_starts_its_costliest_runs_first_and_returns_them_in_order():
     specs = {name: RunSpec(learner=name, window=(300, 302), bootstrap=0, cache=False)
              for name in ("pop", "mf", "blend", "no-such-learner", "liverec", "repeat")}
     started = list(executors._costliest_first(specs))
-    assert started == ["blend", "liverec", "mf", "pop", "no-such-learner", "repeat"]
+    assert started == ["blend", "liverec", "mf", "repeat", "pop", "no-such-learner"]
     results = execute([specs["pop"], specs["mf"]], jobs=1, progress=False)
     assert [r.learner for r in results] == ["pop", "mf"]
 

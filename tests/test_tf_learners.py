@@ -232,6 +232,32 @@ def test_same_seed_same_ranks_in_every_process() -> None:
     assert all(n > 3000 for n, _, _ in outputs[0].values())
 
 
+def test_blend_scores_its_training_rows_ahead_with_the_same_ranks(log: Log, monkeypatch) -> None:
+    """Scoring, the blend's model also scores the users watching at the last step, whose
+    training rows it then takes from that call: fewer model calls, the same ranks as
+    scoring them when the step is revealed."""
+    from livereplay.learners.blend import RepeatBlend
+
+    def counted(ahead: bool) -> tuple[np.ndarray, int]:
+        calls = []
+        learner = make_learner("blend", **SMALL["blend"])
+        learner.reset()
+        score = learner.model_.score
+        learner.model_.score = lambda *args: calls.append(1) or score(*args)
+        if not ahead:
+            monkeypatch.setattr(RepeatBlend, "score", lambda self, users, candidates, t:
+                                self._logits(*self._inputs(users, candidates, t)))
+        monkeypatch.setattr(learner, "reset", lambda: None)
+        return replay(log, learner, window=(300, 400)).ranks, len(calls)
+
+    ahead, ahead_calls = counted(True)
+    in_step, in_step_calls = counted(False)
+    np.testing.assert_array_equal(ahead, in_step)
+    # steps before the window are only observed; in it, the training rows of the (about 100)
+    # scored steps came from their scoring call
+    assert in_step_calls - ahead_calls >= 90
+
+
 def test_next_protocol_runs(log: Log) -> None:
     result = run("blend", log, protocol="next", window=(300, 399))
     assert result.metrics()["continuing"]["hr@1"] > 0.9
