@@ -30,10 +30,12 @@ def main() -> None:
                              "(default random,pop,repeat,mf)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a parameter of the preset (repeatable)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="processes for the runs (default: this machine's cores)")
     parser.add_argument("--plots", metavar="DIR", help="write closed_loop_drift.png here")
     parser.add_argument("--json", metavar="FILE", help="write every metric here")
     args = parser.parse_args()
-    argv = ["simulate", "--preset", args.preset, "--seeds", str(args.seeds)]
+    argv = ["simulate", "--preset", args.preset, "--seeds", str(args.seeds), "--jobs", str(args.jobs)]
     argv += [f"--policy={policy}" for policy in args.policies.split(",")]
     argv += [f"--set={assignment}" for assignment in args.set]
     argv += ["--plots", args.plots] if args.plots else []

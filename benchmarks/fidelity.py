@@ -24,6 +24,14 @@ the sample's users watch, the weight of taste to ``mf``'s hr@10 on channels new 
 and the spread of popularity to ``pop``'s hr@1. The preset holds the values this prints:
 
     python benchmarks/fidelity.py --fit --seeds 0,1
+
+``--fit-structure`` fits, before those, the structure of viewing to the sample's whole log
+(:func:`livereplay.sim.calibration.fit_structure`): the share of habitual sessions, how much
+longer familiar channels are watched, how much hops follow co-watching, then the median
+viewing length so that the mean interval stays the sample's. Every preset holds the first
+three:
+
+    python benchmarks/fidelity.py --fit-structure --seeds 0,1
 """
 from __future__ import annotations
 
@@ -39,7 +47,8 @@ from livereplay.executors import execute
 from livereplay.learners.registry import BUILTIN
 from livereplay.data import Log
 from livereplay.runner import RunSpec, run
-from livereplay.sim.calibration import Fit, fit_parameters, format_table, kendall_tau
+from livereplay.sim.calibration import (Fit, fit_parameters, fit_structure, format_table,
+                                        kendall_tau, structure_fits)
 from livereplay.sim.presets import parse_overrides, preset
 from livereplay.sim.world import simulate, simulate_to_csv
 
@@ -102,6 +111,21 @@ def fit_sample_preset(preset_name: str, seeds: list[int]) -> None:
                                            for fit, target in zip(SAMPLE_FITS, targets)))
 
 
+def fit_structure_of(preset_name: str, seeds: list[int]) -> None:
+    """Print the preset's structure parameters fitted on the embedded sample's whole log,
+    and the figures of the sample and of the fitted preset's logs."""
+    real = read_csv(default_data_path())
+    fitted = fit_structure(preset(preset_name), real, seeds,
+                           report=lambda line: print(line, flush=True))
+    names = [fit.parameter for fit in structure_fits()] + ["watch_median_steps"]
+    print("\nfitted: " + ", ".join(f"{name}={getattr(fitted, name):.4g}" for name in names))
+    figures = {fit.figure.__name__: fit.figure for fit in structure_fits()}
+    rows = [(name, f"{figure(real):.4f}",
+             *(f"{figure(simulate(fitted, seed).to_log()):.4f}" for seed in seeds))
+            for name, figure in figures.items()]
+    print(format_table(("figure", "real", *(f"seed {seed}" for seed in seeds)), rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--learners", default=",".join(BUILTIN),
@@ -115,7 +139,13 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true",
                         help="fit the preset's channels, taste and popularity spread to the "
                              "sample instead (see above)")
+    parser.add_argument("--fit-structure", action="store_true",
+                        help="fit the preset's habits, watch lengths and hops to the sample "
+                             "instead (see above)")
     args = parser.parse_args()
+    if args.fit_structure:
+        fit_structure_of(args.preset, [int(seed) for seed in args.seeds.split(",")])
+        return
     if args.fit:
         fit_sample_preset(args.preset, [int(seed) for seed in args.seeds.split(",")])
         return

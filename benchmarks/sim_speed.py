@@ -10,6 +10,8 @@ real figures: the full release's size for ``twitch-full``, the real 100k file ot
                                                          # was calibrated (see sim/presets.py)
     python benchmarks/sim_speed.py twitch-full --out FILE     # written as it goes: size,
                                                          # time and memory only
+    python benchmarks/sim_speed.py --fit-interval        # the median viewing length that
+                                                         # gives the real mean interval
 
 Peak memory is the process's maximum resident set size (``resource.getrusage``).
 """
@@ -20,8 +22,9 @@ import sys
 import time
 
 from livereplay.engine import peak_rss_mb
-from livereplay.sim.calibration import (REAL_100K, REAL_FULL, calibration_file_rows,
-                                        calibration_rows, format_table, log_stats)
+from livereplay.sim.calibration import (MEAN_INTERVAL_FIT, REAL_100K, REAL_FULL,
+                                        calibration_file_rows, calibration_rows,
+                                        fit_parameters, format_table, log_stats)
 from livereplay.sim.presets import PRESETS, parse_overrides, preset
 from livereplay.sim.world import simulate, simulate_to_csv
 
@@ -37,10 +40,18 @@ def main() -> None:
                         help="write the log as it goes (no statistics beyond its size)")
     parser.add_argument("--calibration", metavar="DIR",
                         help="folder with streamer_viewer_distribution.csv and rfm_user_segments.csv")
+    parser.add_argument("--fit-interval", action="store_true",
+                        help="fit the median viewing length to the real 100k file's mean "
+                             "interval and print it")
     args = parser.parse_args()
     params = preset(args.preset, **parse_overrides(args.set)).scaled(args.scale)
     full = args.preset == "twitch-full"
     real, label = (REAL_FULL, "real full") if full else (REAL_100K, "real 100k")
+    if args.fit_interval:
+        fitted = fit_parameters(params, [MEAN_INTERVAL_FIT], [REAL_100K["mean_interval"]],
+                                [args.seed], report=lambda line: print(line, flush=True))
+        print(f"fitted watch_median_steps = {fitted.watch_median_steps:.4g}")
+        params = fitted
     progress = sys.stderr.isatty()
 
     began = time.perf_counter()

@@ -29,7 +29,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -207,6 +207,17 @@ def _pool_evaluate(spec: RunSpec, checkpoint: Checkpointer | None) -> Result:
     return _evaluate(spec, _POOL_LOGS[_log_key(spec)], "local", checkpoint)
 
 
+def process_pool(jobs: int, initializer: Callable[..., None] | None = None,
+                 initargs: tuple = ()) -> ProcessPoolExecutor:
+    """A pool of ``jobs`` worker processes. They are forked, inheriting this process's memory
+    (the logs), unless this process has TensorFlow running: its thread pools do not survive
+    a fork (a forked worker's first TensorFlow call would wait forever), so they then start
+    from a fresh server process and receive ``initargs`` pickled."""
+    context = multiprocessing.get_context("forkserver" if "tensorflow" in sys.modules else None)
+    return ProcessPoolExecutor(max_workers=jobs, initializer=initializer, initargs=initargs,
+                               mp_context=context)
+
+
 def _run_local(pending: dict[str, RunSpec], logs: dict[LogKey, Log], jobs: int,
                progress: bool | None,
                checkpoints: CheckpointPolicy | None) -> Iterator[tuple[str, Result]]:
@@ -217,12 +228,8 @@ def _run_local(pending: dict[str, RunSpec], logs: dict[LogKey, Log], jobs: int,
             yield key, _evaluate(spec, logs[_log_key(spec)], "local",
                                  checkpoints.for_run(key) if checkpoints else None, progress)
         return
-    # workers are forked, inheriting the logs, unless this process has TensorFlow running:
-    # its thread pools do not survive a fork (a forked worker's first TensorFlow call would
-    # wait forever), so they start from a fresh server process and receive the logs pickled
-    context = multiprocessing.get_context("forkserver" if "tensorflow" in sys.modules else None)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), initializer=_pool_start,
-                             initargs=(logs,), mp_context=context) as pool:
+    with process_pool(min(jobs, len(pending)), initializer=_pool_start,
+                      initargs=(logs,)) as pool:
         futures = {pool.submit(_pool_evaluate, spec,
                                checkpoints.for_run(key) if checkpoints else None): key
                    for key, spec in pending.items()}

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from livereplay.arrays import distinct, pair_keys, split_pair_keys
+from livereplay.arrays import distinct, expand_ranges, pair_keys, positions, split_pair_keys
 from livereplay.data import STEPS_PER_DAY, Log
 
 from .presets import SimParams
@@ -104,18 +104,105 @@ def log_stats(log: Log) -> LogStats:
     })
 
 
-def _overlaps(user: np.ndarray, start: np.ndarray, stop: np.ndarray) -> dict[str, float]:
-    """Shares of rows that start while an earlier row of the same user is going on, and that
-    start exactly when the user's previous rows have all stopped (a hop)."""
+def _previous_stops(user: np.ndarray, start: np.ndarray,
+                    stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order, previous_stop): the rows by user, then start, and for each of them in that
+    order the last stop of the user's earlier rows (-1 for a user's first row)."""
     order = np.lexsort((stop, start, user))
     span = int(stop.max()) + 1
     # Keys user * span + stop grow with the user, so a running maximum restarts at each user.
     running = np.maximum.accumulate(user[order] * span + stop[order])
     previous = np.concatenate([[-1], running[:-1]])
     same_user = previous // span == user[order]
-    previous_stop = np.where(same_user, previous % span, -1)
+    return order, np.where(same_user, previous % span, -1)
+
+
+def _overlaps(user: np.ndarray, start: np.ndarray, stop: np.ndarray) -> dict[str, float]:
+    """Shares of rows that start while an earlier row of the same user is going on, and that
+    start exactly when the user's previous rows have all stopped (a hop)."""
+    order, previous_stop = _previous_stops(user, start, stop)
     return {"simultaneous_share": float((start[order] < previous_stop).mean()),
             "contiguous_share": float((start[order] == previous_stop).mean())}
+
+
+# --- structure of viewing, beyond the marginals: what the simulator's habits, watch lengths
+# and hops are fitted to (:func:`structure_fits`) ------------------------------------------
+
+HABIT_WINDOW_STEPS = 12  # two hours either side of a user's usual time of day
+HABIT_MIN_SESSIONS = 5
+
+
+def habit_concentration(log: Log) -> float:
+    """How much users keep to their usual time of day: over users with at least
+    ``HABIT_MIN_SESSIONS`` sessions, the mean share of their session starts (rows starting
+    after a gap in the user's viewing) within ``HABIT_WINDOW_STEPS`` of their circular mean
+    start time of day. Users who start at any hour score about the window's share of the
+    day (weighted by the daily rhythm); users of fixed habits score 1."""
+    user, start, stop = (log.user.astype(np.int64), log.start.astype(np.int64),
+                         log.stop.astype(np.int64))
+    order, previous_stop = _previous_stops(user, start, stop)
+    session = start[order] > previous_stop
+    who, when = user[order][session], start[order][session] % STEPS_PER_DAY
+    angle = 2 * np.pi * when / STEPS_PER_DAY
+    sessions = np.bincount(who, minlength=log.n_users)
+    mean_angle = np.arctan2(np.bincount(who, np.sin(angle), log.n_users),
+                            np.bincount(who, np.cos(angle), log.n_users))
+    offset = np.abs(np.angle(np.exp(1j * (angle - mean_angle[who])))) * STEPS_PER_DAY / (2 * np.pi)
+    near = np.bincount(who, offset <= HABIT_WINDOW_STEPS, log.n_users)
+    keep = sessions >= HABIT_MIN_SESSIONS
+    return float((near[keep] / sessions[keep]).mean())
+
+
+def _first_of_pairs(log: Log) -> np.ndarray:
+    """Whether each row is its (user, streamer) pair's first, in time order."""
+    keys = pair_keys(log.user, log.streamer)
+    order = np.lexsort((log.start, keys))
+    first = np.ones(len(keys), bool)
+    first[order[1:]] = keys[order[1:]] != keys[order[:-1]]
+    return first
+
+
+def familiar_watch_ratio(log: Log) -> float:
+    """How much longer users watch channels they know: the mean interval of rows on a
+    channel the user watched before over that of rows on a channel new to the user."""
+    interval = (log.stop - log.start).astype(np.float64)
+    new = _first_of_pairs(log)
+    return float(interval[~new].mean() / interval[new].mean())
+
+
+def _co_viewer_overlap(log: Log, a: np.ndarray, b: np.ndarray, viewer: np.ndarray) -> np.ndarray:
+    """For each pair of channels (a[i], b[i]): how many users other than ``viewer[i]``
+    watched both, over the smaller of the two audiences (0 to 1), from the log's pairs."""
+    pairs = distinct(pair_keys(log.user, log.streamer))
+    audience = np.bincount(split_pair_keys(pairs)[1], minlength=log.n_streamers)
+    # look among the viewers of whichever channel of the two has fewer
+    swap = audience[a] > audience[b]
+    small, large = np.where(swap, b, a), np.where(swap, a, b)
+    by_channel = np.sort((pairs & 0xFFFFFFFF) << 32 | pairs >> 32)  # streamer << 32 | user
+    lo = np.searchsorted(by_channel, small << 32)
+    index, slot = expand_ranges(lo, lo + audience[small])
+    other = by_channel[slot] & 0xFFFFFFFF
+    both = (positions(pairs, pair_keys(other, large[index])) >= 0) & (other != viewer[index])
+    shared = np.bincount(index[both], minlength=len(a))
+    return shared / np.maximum(1, np.minimum(audience[a], audience[b]))
+
+
+def hop_lift(log: Log) -> float:
+    """How much hops follow the channel left, beyond the user's taste: over the rows on a
+    channel new to the user that follow another row of the user, the mean co-viewer
+    overlap of their channel with the previous row's (:func:`_co_viewer_overlap`) on hops
+    (rows starting as the user's viewing stops), over the same on rows after a break. 1:
+    a hop lands no closer to the channel just left than a new choice after a break lands
+    to the last channel watched."""
+    user, start, stop = (log.user.astype(np.int64), log.start.astype(np.int64),
+                         log.stop.astype(np.int64))
+    order, previous_stop = _previous_stops(user, start, stop)
+    user, start, streamer = user[order], start[order], log.streamer.astype(np.int64)[order]
+    follows = np.concatenate([[False], user[1:] == user[:-1]]) & _first_of_pairs(log)[order]
+    previous = np.concatenate([[-1], streamer[:-1]])[follows]
+    overlap = _co_viewer_overlap(log, previous, streamer[follows], user[follows])
+    hop, after_break = (start == previous_stop)[follows], (start > previous_stop)[follows]
+    return float(overlap[hop].mean() / overlap[after_break].mean())
 
 
 def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -189,13 +276,14 @@ class Fit:
         return round(value) if self.integer else value
 
 
-def fit_parameters(params: SimParams, fits: Sequence[Fit], real: Log, seeds: Sequence[int],
-                   rounds: int = 1, steps: int = 5,
+def fit_parameters(params: SimParams, fits: Sequence[Fit], real: Log | Sequence[float],
+                   seeds: Sequence[int], rounds: int = 1, steps: int = 5,
                    report: Callable[[str], None] = print) -> SimParams:
     """``params`` with each parameter of ``fits`` fitted in turn (the ones before it already
     set), by :func:`fit_monotone` on its figure averaged over the logs of ``seeds`` (one log
-    at the sample's scale varies from seed to seed), against the figure on ``real``; all
-    of them ``rounds`` times over, as each moves the others' figures.
+    at the sample's scale varies from seed to seed), against the figure on ``real`` (or
+    the targets given, one per fit); all of them ``rounds`` times over, as each moves the
+    others' figures.
 
     Recovering the users behind a log from its number of rows:
 
@@ -206,7 +294,8 @@ def fit_parameters(params: SimParams, fits: Sequence[Fit], real: Log, seeds: Seq
     >>> 550 <= fitted.n_users <= 650
     True
     """
-    targets = [fit.figure(real) for fit in fits]
+    targets = ([fit.figure(real) for fit in fits] if isinstance(real, Log)
+               else [float(target) for target in real])
     for fit, target in [item for _ in range(rounds) for item in zip(fits, targets)]:
 
         def simulated(x: float, fit: Fit = fit, target: float = target) -> float:
@@ -220,6 +309,40 @@ def fit_parameters(params: SimParams, fits: Sequence[Fit], real: Log, seeds: Seq
         params = replace(params, **{fit.parameter: fit.value(x)})
         report(f"fitted {fit.parameter} = {fit.value(x):g}")
     return params
+
+
+def structure_fits() -> tuple[Fit, ...]:
+    """What :func:`fit_structure` fits, in this order, each to a figure of the real sample:
+    the share of habitual sessions to how users keep to their usual time of day, how much
+    longer familiar channels are watched to the ratio of their viewings' mean lengths, and
+    how much hops follow the channel left to how much closer to it (in co-viewers) they
+    land than choices after a break land to the last channel watched."""
+    return (Fit("habit_share", 0.0, 1.0, habit_concentration),
+            Fit("watch_familiarity", 0.0, 1.0, familiar_watch_ratio),
+            Fit("hop_similarity", 0.0, 1.0, hop_lift))
+
+
+def fit_structure(params: SimParams, real: Log, seeds: Sequence[int], rounds: int = 2,
+                  report: Callable[[str], None] = print) -> SimParams:
+    """``params`` with the parameters of :func:`structure_fits` fitted to the ``real`` log
+    (each figure averaged over the simulated logs of ``seeds``, at the scale of ``params``),
+    then the median viewing length refitted so that the mean interval stays the real one:
+    watching familiar channels longer lengthens viewings overall.
+
+    ``python benchmarks/fidelity.py --fit-structure --seeds 0,1`` runs it on the embedded
+    sample with the ``twitch-sample`` preset; the presets hold the values it prints."""
+    fits = (*structure_fits(), MEAN_INTERVAL_FIT)
+    return fit_parameters(params, fits, real, seeds, rounds=rounds, report=report)
+
+
+def mean_interval(log: Log) -> float:
+    """The mean length of a row, in steps."""
+    return float((log.stop - log.start).mean())
+
+
+#: The median viewing length, fitted to a log's mean interval (``benchmarks/sim_speed.py
+#: --fit-interval`` fits it to the real 100k file's).
+MEAN_INTERVAL_FIT = Fit("watch_median_steps", 0.25, 2.0, mean_interval, log=True)
 
 
 def comparison_rows(real: LogStats, sim: LogStats) -> list[tuple[str, str, str, str]]:

@@ -11,6 +11,7 @@ statistics side by side (see :func:`print_comparison`).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import fields
@@ -69,6 +70,9 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="closed loop: run every policy with the N seeds --seed, --seed+1, "
                              "...; a seed gives every policy the same world; tables show the "
                              "mean over seeds ± its 95%% t-interval (default 1: no interval)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="closed loop: run the policies x seeds in N processes (default: "
+                             "this machine's cores); the same results as one")
     parser.add_argument("--plots", metavar="DIR",
                         help="closed loop: write the metrics' drift per day (closed_loop_drift.png) here")
     parser.add_argument("--json", metavar="FILE",
@@ -138,7 +142,8 @@ def run_policies_from_arguments(args: argparse.Namespace, params: SimParams,
         simulated.write_csv(args.out)
         summaries, written = [PolicySummary(policy, [report])], simulated.summary()
     else:
-        summaries = run_policies(params, args.policy, seeds, make_learner, progress=progress)
+        summaries = run_policies(params, args.policy, seeds, make_learner, jobs=args.jobs,
+                                 progress=progress)
     print(format_table(*summary_rows(summaries)))
     print()
     print(format_table(*drift_rows(summaries)))
@@ -160,6 +165,8 @@ def check_closed_loop_arguments(args: argparse.Namespace) -> None:
         raise ReplayError(f"--policy {repeated[0]} given more than once")
     if args.seeds < 1:
         raise ReplayError(f"--seeds must be a positive integer, not {args.seeds}")
+    if args.jobs < 1:
+        raise ReplayError(f"--jobs must be a positive integer, not {args.jobs}")
     if args.out and (len(args.policy) > 1 or args.seeds > 1):
         raise ReplayError("--out takes the log of a single run: give one --policy and one seed")
     for option, path in (("--json", args.json), ("--plots", args.plots)):

@@ -81,8 +81,18 @@ class Streamers:
         )
 
 
+def habit_kernel(spread_steps: float) -> np.ndarray:
+    """Weight of each offset (0..143 steps, modulo a day) of a session's start from the
+    user's habitual time: a normal law of sd ``spread_steps`` wrapped around the day, mean 1."""
+    offset = np.arange(STEPS_PER_DAY)
+    distance = np.minimum(offset, STEPS_PER_DAY - offset)
+    weights = np.exp(-0.5 * (distance / spread_steps) ** 2)
+    return weights / weights.mean()
+
+
 class Users:
-    """The viewers: activity (sessions a day), loyalty to favourites, and taste vector."""
+    """The viewers: activity (sessions a day), loyalty to favourites, taste vector, and the
+    time of day at which each habitually starts watching."""
 
     def __init__(self, params: SimParams, rng: np.random.Generator) -> None:
         n = params.n_users
@@ -91,26 +101,69 @@ class Users:
         a = params.loyalty_mean * params.loyalty_concentration
         self.loyalty = rng.beta(a, params.loyalty_concentration - a, n)
         self.factors = rng.normal(0.0, 1 / np.sqrt(params.factors), (n, params.factors))
+        rhythm = daily_rhythm(params.hourly_rhythm)
+        self.habit = rng.choice(STEPS_PER_DAY, size=n, p=rhythm / rhythm.sum())
+        # The users by habitual time, with their activity summed in that order: the habitual
+        # sessions of the users of one time are drawn from their stretch of the sum.
+        self._by_habit = np.argsort(self.habit, kind="stable").astype(np.int32)
+        self._cumulative_habit = np.cumsum(self.activity[self._by_habit])
+        habit_activity = np.bincount(self.habit, self.activity, STEPS_PER_DAY)
+        self._habit_activity = habit_activity
+        self._habit_start = np.cumsum(habit_activity) - habit_activity
+        # expected habitual arrivals at each step of the day from the users of each habit
+        offsets = (np.arange(STEPS_PER_DAY)[:, None] - np.arange(STEPS_PER_DAY)) % STEPS_PER_DAY
+        self._habit_rate = (params.habit_share / STEPS_PER_DAY * habit_activity[None, :]
+                            * habit_kernel(params.habit_spread_steps)[offsets])
         self._cumulative_activity = np.cumsum(self.activity)
-        self._rate = self._cumulative_activity[-1] / STEPS_PER_DAY * daily_rhythm(params.hourly_rhythm)
+        self._rate = ((1 - params.habit_share) * self._cumulative_activity[-1] / STEPS_PER_DAY
+                      * rhythm)
 
     def arrivals(self, t: int, rng: np.random.Generator) -> np.ndarray:
         """Users starting a session at step ``t``, in arrival order.
 
-        Each user arrives as a Poisson process of rate activity x rhythm(t); their superposition
-        is drawn at once (a Poisson total, then who, in proportion to activity), which is exact.
+        Each user arrives as a Poisson process: at rate (1 - habit_share) x activity x
+        rhythm(t), and at rate habit_share x activity x kernel(t - habit) around the user's
+        habitual time. Their superposition is drawn at once, which is exact: a Poisson total,
+        then each arrival's part and user -- in proportion to activity for the first part, to
+        each habit's expected arrivals at t and then activity within it for the second.
         """
-        picks = rng.random(rng.poisson(self._rate[t % STEPS_PER_DAY])) * self._cumulative_activity[-1]
-        # searched in increasing order (each search starts where the previous one landed:
-        # three times faster among millions of users), then put back in arrival order
-        order = np.argsort(picks)
+        habit_rate = self._habit_rate[t % STEPS_PER_DAY]
+        general = self._rate[t % STEPS_PER_DAY]
+        total = general + habit_rate.sum()
+        picks = rng.random(rng.poisson(total))
+        share = general / total  # 1.0 without habits: the picks are used as drawn
         users = np.empty(len(picks), np.int32)
-        users[order] = np.minimum(np.searchsorted(self._cumulative_activity, picks[order],
-                                                  side="right"), len(self.activity) - 1)
+        ordinary = picks < share
+        users[ordinary] = self._drawn(picks[ordinary] / share * self._cumulative_activity[-1],
+                                      self._cumulative_activity, None)
+        if not ordinary.all():
+            rate = (picks[~ordinary] - share) * total  # along the habits' expected arrivals
+            cumulative_rate = np.cumsum(habit_rate)
+            habit = np.minimum(np.searchsorted(cumulative_rate, rate, side="right"),
+                               STEPS_PER_DAY - 1)
+            within = 1 - (cumulative_rate[habit] - rate) / habit_rate[habit]
+            users[~ordinary] = self._drawn(
+                self._habit_start[habit] + within * self._habit_activity[habit],
+                self._cumulative_habit, self._by_habit)
         return users
 
-    def watch_lengths(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """How many steps each of ``n`` viewings would last if the broadcast went on (>= 1)."""
+    @staticmethod
+    def _drawn(positions: np.ndarray, cumulative: np.ndarray,
+               members: np.ndarray | None) -> np.ndarray:
+        """The users at ``positions`` along a cumulative sum of activity (of ``members`` in
+        that order, or of all users by id)."""
+        # searched in increasing order (each search starts where the previous one landed:
+        # three times faster among millions of users), then put back in the given order
+        order = np.argsort(positions)
+        index = np.empty(len(positions), np.int64)
+        index[order] = np.minimum(np.searchsorted(cumulative, positions[order], side="right"),
+                                  len(cumulative) - 1)
+        return index if members is None else members[index]
+
+    def watch_lengths(self, familiarity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """How many steps each viewing would last if the broadcast went on (>= 1), given the
+        user's past rows with the channel (``familiarity``, one per viewing)."""
         p = self.params
-        lengths = rng.lognormal(np.log(p.watch_median_steps), p.watch_sigma, n)
+        median = np.log(p.watch_median_steps) + p.watch_familiarity * np.log1p(familiarity)
+        lengths = rng.lognormal(median, p.watch_sigma, len(familiarity))
         return np.maximum(1, np.ceil(lengths)).astype(np.int64)

@@ -17,6 +17,20 @@ simulated log lands on the real file's size, repeat share, rows per user and dis
 viewers per streamer (see :mod:`livereplay.sim.calibration` and ``benchmarks/sim_speed.py``). The
 smaller presets keep every law and shrink the populations and the horizon.
 
+Every preset has the structure of viewing fitted to the embedded sample
+(:func:`livereplay.sim.calibration.fit_structure`, ``python benchmarks/fidelity.py
+--fit-structure --seeds 0,1``): a third of a user's sessions start around the user's
+habitual time of day (``habit_share`` 0.36: 39% of the sample's session starts lie within
+two hours of their user's usual time, 27% without habits); a familiar channel is watched
+longer (``watch_familiarity`` 0.3: a viewing of a channel watched before lasts 1.35 times as
+long as a first one in the sample, 1.02 times without); and hops barely follow the channel
+left (``hop_similarity`` 0.016 of the user's own taste: in the sample a hop lands no
+closer, in co-viewers, to the channel just left than a choice after a break lands to the
+last channel watched -- its figure is 0.99 -- so what links successive channels is the
+user's taste). The median
+viewing length is then refitted to each preset's real mean interval
+(``python benchmarks/sim_speed.py --fit-interval`` for the 100k file's).
+
 The ``twitch-sample`` preset is fitted to the embedded sample itself, not scaled down from
 ``twitch-100k``: the sample's users are not a uniform draw of the 100k file's. A uniform
 draw of 2,151 of its users would watch 13.6k channels in expectation (from the file's
@@ -77,6 +91,17 @@ class SimParams:
       factors               -- dimension of the latent taste vectors
       watch_median_steps, watch_sigma -- log-normal law of a viewing's length before rounding
                                up (bounded by the end of the broadcast)
+      watch_familiarity     -- a viewing's median length is multiplied by (1 + the user's past
+                               rows with the channel) to this power: people watch what they
+                               know for longer (fitted, see livereplay.sim.calibration)
+      habit_share           -- share of a user's sessions that start around the user's own
+                               habitual time of day (drawn from the rhythm), the rest following
+                               the platform's rhythm (fitted)
+      habit_spread_steps    -- standard deviation, in steps, of those sessions' start around it
+      hop_similarity        -- weight, in the choice of a viewer leaving a channel (a hop, or
+                               a second channel), of the taste match between the channel left
+                               and each candidate, relative to the user's own taste's: hops
+                               follow co-watching (fitted)
       hop_probability       -- chance that a viewer moves on to another channel when a viewing ends
       second_channel_probability -- chance that a viewer also opens a second channel
       hourly_rhythm         -- relative session arrivals per hour of the day (also the
@@ -114,8 +139,12 @@ class SimParams:
     candidates: int = 16
     taste: float = 2.0
     factors: int = 8
-    watch_median_steps: float = 1.0
+    watch_median_steps: float = 0.75
     watch_sigma: float = 1.55
+    watch_familiarity: float = 0.3
+    habit_share: float = 0.36
+    habit_spread_steps: float = 6.0
+    hop_similarity: float = 0.016
     hop_probability: float = 0.12
     second_channel_probability: float = 0.055
     hourly_rhythm: tuple[float, ...] = REAL_HOURLY_RHYTHM
@@ -129,12 +158,16 @@ class SimParams:
     def __post_init__(self) -> None:
         problems = [f"{name} must be positive" for name in
                     ("n_users", "n_streamers", "n_steps", "candidates", "factors", "slate_size",
-                     "sessions_per_day", "broadcast_median_steps", "watch_median_steps")
+                     "sessions_per_day", "broadcast_median_steps", "watch_median_steps",
+                     "habit_spread_steps")
                     if getattr(self, name) <= 0]
         problems += [f"{name} must lie in [0, 1]" for name in
                      ("around_the_clock_share", "regular_share", "regular_days",
                       "irregular_days", "loyalty_mean", "browse_share", "hop_probability",
-                      "second_channel_probability") if not 0 <= getattr(self, name) <= 1]
+                      "second_channel_probability", "habit_share")
+                     if not 0 <= getattr(self, name) <= 1]
+        problems += [f"{name} must not be negative" for name in
+                     ("watch_familiarity", "hop_similarity") if getattr(self, name) < 0]
         if self.around_the_clock_share + self.regular_share > 1:
             problems.append("around_the_clock_share + regular_share must be at most 1")
         if not 0 < self.loyalty_mean < 1 or self.loyalty_concentration <= 0:
@@ -169,7 +202,7 @@ PRESETS: dict[str, SimParams] = {
     "small": SimParams(n_users=3000, n_streamers=15_000, n_steps=14 * 144),
     # the embedded sample (2151 users of the 100k file, 6148 steps), fitted to it (see above)
     "twitch-sample": SimParams(n_users=2185, n_streamers=7614, taste=32.0,
-                               popularity_sigma=2.40625),
+                               popularity_sigma=2.40625, watch_median_steps=0.78),
     # the scale of the real 100k file: 100k users, 6148 steps
     "twitch-100k": SimParams(),
     # the scale of the full release: 15.5M users, 465k streamers, 124M rows (see above)

@@ -5,13 +5,16 @@ The story, as the processes tell it:
 * ``broadcasting`` -- every midnight the streamers plan their day (regular daily broadcasters
   near their habitual hour, irregular ones now and then, a few around the clock); at each
   step the broadcasts planned for it go live, and each runs until its planned end.
-* ``audience`` -- at each step users arrive in sessions with a daily rhythm and a heavy-tailed
-  activity; they and the viewers hopping on from an ended viewing tune in: a user goes back
-  to a live favourite with a personal loyalty, otherwise explores the live channels by
-  popularity and taste, now and then browsing at random; in closed loop an arriving user is
-  first shown a slate of recommendations. Some also open a second channel at once.
+* ``audience`` -- at each step users arrive in sessions with a heavy-tailed activity, some
+  following the platform's daily rhythm and some around their own habitual time of day;
+  they and the viewers hopping on from an ended viewing tune in: a user goes back to a live
+  favourite with a personal loyalty, otherwise explores the live channels by popularity and
+  taste (a viewer leaving a channel leans to channels like it: hops follow co-watching),
+  now and then browsing at random; in closed loop an arriving user is first shown a slate
+  of recommendations. Some also open a second channel at once.
 * ``watching`` -- viewers who tuned in together for the same length watch until the end
-  (bounded by the broadcast); then some hop on to another channel, the others leave.
+  (bounded by the broadcast; longer on channels they know); then some hop on to another
+  channel, the others leave.
 
 Design for speed. A process per viewer and per broadcast would mean millions of SimPy events
 and Python-level choices at the scale of the Twitch 100k file (3M viewings, 6148 steps).
@@ -327,9 +330,10 @@ class Platform:
         second_channel = second_channel[second_channel >= 0]
         user = np.concatenate([viewers.user, viewers.user[second]])
         streamer = np.concatenate([channel, second_channel])
-        length = self.users.watch_lengths(len(user), rng)
+        familiarity = self.favourites.counts(user, streamer)
+        length = self.users.watch_lengths(familiarity, rng)
         stop = np.minimum(t + length, self.channels.live_until[streamer])
-        new = self.favourites.counts(user, streamer) == 0 if self.rows.details else None
+        new = familiarity == 0 if self.rows.details else None
         self.rows.append(user, self.channels.stream[streamer], streamer, np.full(len(user), t),
                          stop, np.concatenate([viewers.session, viewers.session[second]]), new)
         self.favourites.add(user, streamer)
@@ -371,8 +375,9 @@ class Platform:
 
     def explore(self, users: np.ndarray, exclude: np.ndarray, live: LiveChannels) -> np.ndarray:
         """For each user, a live channel other than ``exclude``: among a few candidates drawn by
-        popularity, the best by taste (plus Gumbel noise: a logit choice); or, when browsing,
-        any live channel."""
+        popularity, the best by taste -- the user's, and for a viewer leaving a channel
+        (``exclude``) that channel's too, at ``hop_similarity`` times the user's weight --
+        plus Gumbel noise (a logit choice); or, when browsing, any live channel."""
         p, rng = self.params, self.rng_choices
         n = len(users)
         total = live.cumulative_popularity[-1] if n else 0.0
@@ -380,6 +385,11 @@ class Platform:
                                 side="right")
         candidates = live.ids[np.minimum(drawn, len(live.ids) - 1)]
         utility = p.taste * self.taste(users, candidates) + rng.gumbel(size=candidates.shape)
+        leaving = exclude >= 0
+        if p.hop_similarity and leaving.any():  # hops follow co-watching
+            utility[leaving] += p.taste * p.hop_similarity * np.einsum(
+                "nd,nkd->nk", self.streamers.factors[exclude[leaving]],
+                self.streamers.factors[candidates[leaving]])
         utility[candidates == exclude[:, None]] = -np.inf
         pick = candidates[np.arange(n), np.argmax(utility, axis=1)].astype(np.int64)
         browsed = live.ids[rng.integers(len(live.ids), size=n)] if n else pick

@@ -104,11 +104,12 @@ def test_ties_in_shared_scores_are_broken_at_random_per_user():
     assert all(len(set(row)) == 3 for row in shown.tolist())
 
 
-def test_same_seed_same_numbers_and_no_slate_is_open_loop():
+def test_same_seed_same_numbers_in_one_process_or_several_and_no_slate_is_open_loop():
     params = preset("tiny", n_steps=2 * 144)
-    first, again = (run_policies(params, ["none", "pop"], [3, 4], make_learner)
-                    for _ in range(2))
+    first, again = (run_policies(params, ["none", "pop"], [3, 4], make_learner, jobs=jobs)
+                    for jobs in (1, 2))
     for a, b in zip(first, again):
+        assert a.policy == b.policy and [r.seed for r in a.reports] == [3, 4]
         for ra, rb in zip(a.reports, b.reports):
             np.testing.assert_equal(ra.feedback.overall, rb.feedback.overall)
             np.testing.assert_equal(ra.feedback.per_day, rb.feedback.per_day)
@@ -146,6 +147,7 @@ def test_cli_with_one_seed_prints_no_interval(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (("--policy", "pop", "--seeds", "0"), "--seeds must be a positive integer"),
+    (("--policy", "pop", "--jobs", "0"), "--jobs must be a positive integer"),
     (("--policy", "pop", "--policy", "pop"), "--policy pop given more than once"),
     (("--policy", "no-such-learner"), "unknown learner"),
     (("--policy", "pop", "--seeds", "2", "--out", "x.csv"), "single run"),
