@@ -23,7 +23,7 @@ the finished ones.
 the sample's users watch, the weight of taste to ``mf``'s hr@10 on channels new to the user,
 and the spread of popularity to ``pop``'s hr@1. The preset holds the values this prints:
 
-    python benchmarks/fidelity.py --fit --seeds 0,1
+    python benchmarks/fidelity.py --fit --seeds 0,1,2,3
 
 ``--fit-structure`` fits, before those, the structure of viewing to the sample's whole log
 (:func:`livereplay.sim.calibration.fit_structure`): the share of habitual sessions, how much

@@ -125,8 +125,8 @@ def _overlaps(user: np.ndarray, start: np.ndarray, stop: np.ndarray) -> dict[str
             "contiguous_share": float((start[order] == previous_stop).mean())}
 
 
-# --- structure of viewing, beyond the marginals: what the simulator's habits, watch lengths
-# and hops are fitted to (:func:`structure_fits`) ------------------------------------------
+# --- structure of viewing, beyond the marginals: what the simulator's habits, watch lengths,
+# hops and taste drift are fitted to (:func:`structure_fits`) ------------------------------------------
 
 HABIT_WINDOW_STEPS = 12  # two hours either side of a user's usual time of day
 HABIT_MIN_SESSIONS = 5
@@ -311,15 +311,34 @@ def fit_parameters(params: SimParams, fits: Sequence[Fit], real: Log | Sequence[
     return params
 
 
+def taste_persistence(log: Log) -> float:
+    """How much a user's taste persists over the weeks: over successive pairs of a user's
+    rows on channels new to the user, the mean co-viewer overlap of the two channels
+    (:func:`_co_viewer_overlap`) when the second started a week or more after the first,
+    over the same when it started within a day. Tastes that drift make choices a week apart
+    less alike than choices a day apart."""
+    first = _first_of_pairs(log)
+    user, start = log.user.astype(np.int64)[first], log.start.astype(np.int64)[first]
+    streamer = log.streamer.astype(np.int64)[first]
+    order = np.lexsort((start, user))
+    user, start, streamer = user[order], start[order], streamer[order]
+    same = user[1:] == user[:-1]
+    gap = (start[1:] - start[:-1])[same]
+    overlap = _co_viewer_overlap(log, streamer[:-1][same], streamer[1:][same], user[1:][same])
+    return float(overlap[gap >= 7 * STEPS_PER_DAY].mean() / overlap[gap <= STEPS_PER_DAY].mean())
+
+
 def structure_fits() -> tuple[Fit, ...]:
     """What :func:`fit_structure` fits, in this order, each to a figure of the real sample:
     the share of habitual sessions to how users keep to their usual time of day, how much
     longer familiar channels are watched to the ratio of their viewings' mean lengths, and
     how much hops follow the channel left to how much closer to it (in co-viewers) they
-    land than choices after a break land to the last channel watched."""
+    land than choices after a break land to the last channel watched, and how fast tastes
+    drift to how much less alike new choices a week apart are than new choices a day apart."""
     return (Fit("habit_share", 0.0, 1.0, habit_concentration),
             Fit("watch_familiarity", 0.0, 1.0, familiar_watch_ratio),
-            Fit("hop_similarity", 0.0, 1.0, hop_lift))
+            Fit("hop_similarity", 0.0, 1.0, hop_lift),
+            Fit("taste_drift", 0.0, 0.25, taste_persistence))
 
 
 def fit_structure(params: SimParams, real: Log, seeds: Sequence[int], rounds: int = 2,

@@ -15,6 +15,7 @@ from livereplay.data import STEPS_PER_DAY
 from .presets import SimParams
 
 AROUND_THE_CLOCK, REGULAR, IRREGULAR = 0, 1, 2
+DRIFT_BLOCK = 1 << 20  # users whose tastes drift together: bounds the memory of a day's drift
 
 
 def daily_rhythm(hourly: tuple[float, ...]) -> np.ndarray:
@@ -146,6 +147,16 @@ class Users:
                 self._habit_start[habit] + within * self._habit_activity[habit],
                 self._cumulative_habit, self._by_habit)
         return users
+
+    def drift(self, rng: np.random.Generator) -> None:
+        """A day's drift of every user's taste: a share ``taste_drift`` of its variance is
+        renewed (an autoregressive step that keeps the taste vectors' law)."""
+        share = self.params.taste_drift
+        for first in range(0, len(self.factors), DRIFT_BLOCK):  # in place, a block at a time
+            block = self.factors[first:first + DRIFT_BLOCK]
+            block *= np.sqrt(1 - share)
+            block += np.sqrt(share) * rng.normal(0.0, 1 / np.sqrt(self.params.factors),
+                                                 block.shape)
 
     @staticmethod
     def _drawn(positions: np.ndarray, cumulative: np.ndarray,

@@ -27,7 +27,10 @@ long as a first one in the sample, 1.02 times without); and hops barely follow t
 left (``hop_similarity`` 0.016 of the user's own taste: in the sample a hop lands no
 closer, in co-viewers, to the channel just left than a choice after a break lands to the
 last channel watched -- its figure is 0.99 -- so what links successive channels is the
-user's taste). The median
+user's taste); and tastes drift little (``taste_drift`` 0.004 of a user's taste renewed a
+day: in co-viewers, the sample's new channels of a user a week or more apart are 1.16 times
+as alike as those within a day, the simulated ones 1.19 times without drift and 1.05 with
+0.25; the figure varies from seed to seed by as much). The median
 viewing length is then refitted to each preset's real mean interval
 (``python benchmarks/sim_speed.py --fit-interval`` for the 100k file's).
 
@@ -36,8 +39,10 @@ The ``twitch-sample`` preset is fitted to the embedded sample itself, not scaled
 draw of 2,151 of its users would watch 13.6k channels in expectation (from the file's
 viewers per channel); the sample's watch 4,705, five viewers each. Its number of channels,
 the weight of taste in an exploring user's choice and the spread of popularity were fitted
-on the sample's validation days 20-31 (``python benchmarks/fidelity.py --fit --seeds 0,1``,
-:func:`livereplay.sim.calibration.fit_parameters`) to the channels the sample's users watch,
+on the sample's validation days 20-31, after the structure of viewing above (``python
+benchmarks/fidelity.py --fit --seeds 0,1,2,3``, :func:`livereplay.sim.calibration.fit_parameters`:
+four seeds, as ``pop``'s hr@1 varies by half from one log to another at the sample's scale)
+to the channels the sample's users watch,
 to ``mf``'s hr@10 on channels new to the user (taste ends at the top of its range, 32: the
 simulated users' choices among new channels stay less predictable than the real ones') and
 to ``pop``'s hr@1.
@@ -89,6 +94,8 @@ class SimParams:
       candidates            -- live channels, drawn by popularity, that an exploring user weighs
       taste                 -- weight of the latent taste match among those candidates
       factors               -- dimension of the latent taste vectors
+      taste_drift           -- share of a user's taste renewed every day (its variance), so
+                               that tastes wander over the weeks (fitted)
       watch_median_steps, watch_sigma -- log-normal law of a viewing's length before rounding
                                up (bounded by the end of the broadcast)
       watch_familiarity     -- a viewing's median length is multiplied by (1 + the user's past
@@ -139,6 +146,7 @@ class SimParams:
     candidates: int = 16
     taste: float = 2.0
     factors: int = 8
+    taste_drift: float = 0.004
     watch_median_steps: float = 0.75
     watch_sigma: float = 1.55
     watch_familiarity: float = 0.3
@@ -164,7 +172,7 @@ class SimParams:
         problems += [f"{name} must lie in [0, 1]" for name in
                      ("around_the_clock_share", "regular_share", "regular_days",
                       "irregular_days", "loyalty_mean", "browse_share", "hop_probability",
-                      "second_channel_probability", "habit_share")
+                      "second_channel_probability", "habit_share", "taste_drift")
                      if not 0 <= getattr(self, name) <= 1]
         problems += [f"{name} must not be negative" for name in
                      ("watch_familiarity", "hop_similarity") if getattr(self, name) < 0]
@@ -201,8 +209,8 @@ PRESETS: dict[str, SimParams] = {
     # a few thousand users over two weeks: a quick demo, and the closed-loop default
     "small": SimParams(n_users=3000, n_streamers=15_000, n_steps=14 * 144),
     # the embedded sample (2151 users of the 100k file, 6148 steps), fitted to it (see above)
-    "twitch-sample": SimParams(n_users=2185, n_streamers=7614, taste=32.0,
-                               popularity_sigma=2.40625, watch_median_steps=0.78),
+    "twitch-sample": SimParams(n_users=2185, n_streamers=13_170, taste=32.0,
+                               popularity_sigma=2.46875, watch_median_steps=0.78),
     # the scale of the real 100k file: 100k users, 6148 steps
     "twitch-100k": SimParams(),
     # the scale of the full release: 15.5M users, 465k streamers, 124M rows (see above)

@@ -12,6 +12,7 @@ The story, as the processes tell it:
   taste (a viewer leaving a channel leans to channels like it: hops follow co-watching),
   now and then browsing at random; in closed loop an arriving user is first shown a slate
   of recommendations. Some also open a second channel at once.
+* ``drifting`` -- every midnight the users' tastes drift a little.
 * ``watching`` -- viewers who tuned in together for the same length watch until the end
   (bounded by the broadcast; longer on channels they know); then some hop on to another
   channel, the others leave.
@@ -39,7 +40,7 @@ timeout: SimPy runs events of equal time in the order they were scheduled), so i
 channels that went live and the viewers whose viewing ended at that step.
 
 Randomness comes from independent streams spawned from one seed (population, schedules,
-arrivals, choices, slate acceptance), so the same seed gives the same log and, in closed
+arrivals, choices, slate acceptance, taste drift), so the same seed gives the same log and, in closed
 loop, every policy faces the same channels, schedules and arrivals.
 
 >>> from livereplay.sim.presets import preset
@@ -257,9 +258,9 @@ class Platform:
         self.params = params
         self.seed = seed
         self.slate = slate
-        population, schedules, arrivals, choices, acceptance = (
-            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5))
-        self.rng_schedules, self.rng_arrivals = schedules, arrivals
+        population, schedules, arrivals, choices, acceptance, drift = (
+            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6))
+        self.rng_schedules, self.rng_arrivals, self.rng_drift = schedules, arrivals, drift
         self.rng_choices, self.rng_acceptance = choices, acceptance
         self.streamers = Streamers(params, population)
         self.users = Users(params, population)
@@ -298,6 +299,12 @@ class Platform:
                 n_arriving=len(arriving))
             progress.update(1)
             yield self.env.timeout(1)
+
+    def drifting(self) -> Iterator[simpy.Event]:
+        """Every midnight the users' tastes drift a little."""
+        while True:
+            yield self.env.timeout(STEPS_PER_DAY)
+            self.users.drift(self.rng_drift)
 
     def watching(self, viewers: Viewers, channel: np.ndarray, steps: int) -> Iterator[simpy.Event]:
         """Viewers who tuned in together for ``steps`` steps; when it ends some hop on."""
@@ -436,6 +443,8 @@ class Platform:
                   desc="simulating") as bar:
             self.env.process(self.broadcasting())
             self.env.process(self.audience(bar))
+            if self.params.taste_drift:
+                self.env.process(self.drifting())
             self.env.run(until=self.params.n_steps)
 
 

@@ -1,6 +1,6 @@
 """The simulator's structure of viewing beyond the marginals -- habitual times of day, longer
-viewings of familiar channels, hops that follow the channel left -- the figures of a log
-they are fitted to, and the fitting itself."""
+viewings of familiar channels, hops that follow the channel left, tastes that drift -- the
+figures of a log they are fitted to, and the fitting itself."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,8 @@ import pytest
 
 from livereplay.data import STEPS_PER_DAY, Log
 from livereplay.sim.calibration import (HABIT_WINDOW_STEPS, Fit, familiar_watch_ratio,
-                                        fit_parameters, habit_concentration, hop_lift)
+                                        fit_parameters, habit_concentration, hop_lift,
+                                        taste_persistence)
 from livereplay.sim.population import Users
 from livereplay.sim.presets import preset
 from livereplay.sim.world import simulate
@@ -69,16 +70,26 @@ def test_the_figures_on_logs_of_known_structure():
     assert hop_lift(hops) == pytest.approx(overlap_hop / overlap_break)
 
 
-@pytest.mark.parametrize("parameter, value, figure, gain", [
-    ("habit_share", 0.5, habit_concentration, 0.15),
-    ("watch_familiarity", 0.5, familiar_watch_ratio, 0.3),
-    ("hop_similarity", 1.0, hop_lift, 0.05),
+@pytest.mark.parametrize("name, parameter, value, figure, change", [
+    ("small", "habit_share", 0.5, habit_concentration, 0.15),
+    ("small", "watch_familiarity", 0.5, familiar_watch_ratio, 0.3),
+    ("small", "hop_similarity", 1.0, hop_lift, 0.05),
+    # taste weighs in choices among new channels (32 here, 2 in small), over weeks
+    ("twitch-sample", "taste_drift", 0.25, taste_persistence, -0.05),
 ])
-def test_each_mechanism_moves_the_figure_it_is_fitted_to(parameter, value, figure, gain):
-    without, with_it = (figure(simulate(preset("small", n_steps=10 * STEPS_PER_DAY,
-                                               **{parameter: x}), seed=2).to_log())
+def test_each_mechanism_moves_the_figure_it_is_fitted_to(name, parameter, value, figure, change):
+    without, with_it = (figure(simulate(preset(name, **{parameter: x}), seed=2).to_log())
                         for x in (0.0, value))
-    assert with_it > without + gain
+    assert (with_it - without) * np.sign(change) > abs(change)
+
+
+def test_taste_drift_keeps_the_law_of_tastes_and_renews_the_given_share():
+    users = Users(preset("tiny", n_users=20_000, taste_drift=0.2), np.random.default_rng(0))
+    before = users.factors.copy()
+    users.drift(np.random.default_rng(1))
+    assert users.factors.std() == pytest.approx(before.std(), rel=0.01)
+    correlation = np.corrcoef(before.ravel(), users.factors.ravel())[0, 1]
+    assert correlation == pytest.approx(np.sqrt(1 - 0.2), abs=0.005)
 
 
 def test_fitting_recovers_planted_structure():
