@@ -35,7 +35,8 @@ def main() -> None:
     parser.add_argument("--plots", metavar="DIR", help="write closed_loop_drift.png here")
     parser.add_argument("--json", metavar="FILE", help="write every metric here")
     args = parser.parse_args()
-    argv = ["simulate", "--preset", args.preset, "--seeds", str(args.seeds), "--jobs", str(args.jobs)]
+    argv = ["simulate", "--preset", args.preset, "--seeds", str(args.seeds),
+            "--jobs", str(args.jobs)]
     argv += [f"--policy={policy}" for policy in args.policies.split(",")]
     argv += [f"--set={assignment}" for assignment in args.set]
     argv += ["--plots", args.plots] if args.plots else []

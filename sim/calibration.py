@@ -125,8 +125,8 @@ def _overlaps(user: np.ndarray, start: np.ndarray, stop: np.ndarray) -> dict[str
             "contiguous_share": float((start[order] == previous_stop).mean())}
 
 
-# --- structure of viewing, beyond the marginals: what the simulator's habits, watch lengths,
-# hops and taste drift are fitted to (:func:`structure_fits`) ------------------------------------------
+# --- structure of viewing, beyond the marginals: what the simulator's habits, watch
+# lengths, hops and taste drift are fitted to (:func:`structure_fits`) ---------------------
 
 HABIT_WINDOW_STEPS = 12  # two hours either side of a user's usual time of day
 HABIT_MIN_SESSIONS = 5

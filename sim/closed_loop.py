@@ -183,8 +183,8 @@ def run_policies(params: SimParams, policies: list[str], seeds: list[int],
             from livereplay.executors import process_pool
 
             with process_pool(min(jobs, len(runs))) as pool:
-                futures = {pool.submit(_policy_run, params, policy, seed, make_learner): (policy, seed)
-                           for policy, seed in runs}
+                futures = {pool.submit(_policy_run, params, policy, seed, make_learner):
+                           (policy, seed) for policy, seed in runs}
                 for future in as_completed(futures):
                     reports[futures[future]] = future.result()
                     bar.update(1)
