@@ -3,7 +3,10 @@
 :func:`log_stats` computes, vectorised over the rows of a :class:`livereplay.data.Log`, the
 figures the presets are calibrated on (size, interval lengths, repeat share, rows per user,
 distinct viewers per streamer, simultaneous viewing) and the distributions behind them
-(compared by the two-sample Kolmogorov-Smirnov statistic).
+(compared by the two-sample Kolmogorov-Smirnov statistic). Beyond the marginals, four
+figures of the structure of viewing -- habits, longer viewings of familiar channels, hops
+that follow the channel left, taste drift -- are what :func:`fit_structure` fits the
+simulator's mechanisms to, and :func:`fit_parameters` fits any parameter to any figure.
 
 >>> from livereplay.data import read_csv, default_data_path
 >>> stats = log_stats(read_csv(default_data_path()))
@@ -205,6 +208,23 @@ def hop_lift(log: Log) -> float:
     return float(overlap[hop].mean() / overlap[after_break].mean())
 
 
+def taste_persistence(log: Log) -> float:
+    """How much a user's taste persists over the weeks: over successive pairs of a user's
+    rows on channels new to the user, the mean co-viewer overlap of the two channels
+    (:func:`_co_viewer_overlap`) when the second started a week or more after the first,
+    over the same when it started within a day. Tastes that drift make choices a week apart
+    less alike than choices a day apart."""
+    first = _first_of_pairs(log)
+    user, start = log.user.astype(np.int64)[first], log.start.astype(np.int64)[first]
+    streamer = log.streamer.astype(np.int64)[first]
+    order = np.lexsort((start, user))
+    user, start, streamer = user[order], start[order], streamer[order]
+    same = user[1:] == user[:-1]
+    gap = (start[1:] - start[:-1])[same]
+    overlap = _co_viewer_overlap(log, streamer[:-1][same], streamer[1:][same], user[1:][same])
+    return float(overlap[gap >= 7 * STEPS_PER_DAY].mean() / overlap[gap <= STEPS_PER_DAY].mean())
+
+
 def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Two-sample Kolmogorov-Smirnov statistic: the largest gap between the two empirical CDFs.
 
@@ -311,30 +331,13 @@ def fit_parameters(params: SimParams, fits: Sequence[Fit], real: Log | Sequence[
     return params
 
 
-def taste_persistence(log: Log) -> float:
-    """How much a user's taste persists over the weeks: over successive pairs of a user's
-    rows on channels new to the user, the mean co-viewer overlap of the two channels
-    (:func:`_co_viewer_overlap`) when the second started a week or more after the first,
-    over the same when it started within a day. Tastes that drift make choices a week apart
-    less alike than choices a day apart."""
-    first = _first_of_pairs(log)
-    user, start = log.user.astype(np.int64)[first], log.start.astype(np.int64)[first]
-    streamer = log.streamer.astype(np.int64)[first]
-    order = np.lexsort((start, user))
-    user, start, streamer = user[order], start[order], streamer[order]
-    same = user[1:] == user[:-1]
-    gap = (start[1:] - start[:-1])[same]
-    overlap = _co_viewer_overlap(log, streamer[:-1][same], streamer[1:][same], user[1:][same])
-    return float(overlap[gap >= 7 * STEPS_PER_DAY].mean() / overlap[gap <= STEPS_PER_DAY].mean())
-
-
 def structure_fits() -> tuple[Fit, ...]:
     """What :func:`fit_structure` fits, in this order, each to a figure of the real sample:
     the share of habitual sessions to how users keep to their usual time of day, how much
-    longer familiar channels are watched to the ratio of their viewings' mean lengths, and
-    how much hops follow the channel left to how much closer to it (in co-viewers) they
-    land than choices after a break land to the last channel watched, and how fast tastes
-    drift to how much less alike new choices a week apart are than new choices a day apart."""
+    longer familiar channels are watched to the ratio of their viewings' mean lengths, how
+    much hops follow the channel left to how much closer to it (in co-viewers) they land
+    than choices after a break land to the last channel watched, and how fast tastes drift
+    to how much less alike new choices a week apart are than new choices a day apart."""
     return (Fit("habit_share", 0.0, 1.0, habit_concentration),
             Fit("watch_familiarity", 0.0, 1.0, familiar_watch_ratio),
             Fit("hop_similarity", 0.0, 1.0, hop_lift),
