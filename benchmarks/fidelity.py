@@ -117,12 +117,12 @@ def fit_structure_of(preset_name: str, seeds: list[int]) -> None:
     real = read_csv(default_data_path())
     fitted = fit_structure(preset(preset_name), real, seeds,
                            report=lambda line: print(line, flush=True))
-    names = [fit.parameter for fit in structure_fits()] + ["watch_median_steps"]
+    fits = structure_fits()
+    names = [fit.parameter for fit in fits] + ["watch_median_steps"]
     print("\nfitted: " + ", ".join(f"{name}={getattr(fitted, name):.4g}" for name in names))
-    figures = {fit.figure.__name__: fit.figure for fit in structure_fits()}
-    rows = [(name, f"{figure(real):.4f}",
-             *(f"{figure(simulate(fitted, seed).to_log()):.4f}" for seed in seeds))
-            for name, figure in figures.items()]
+    logs = [simulate(fitted, seed).to_log() for seed in seeds]
+    rows = [(fit.figure.__name__, f"{fit.figure(real):.4f}",
+             *(f"{fit.figure(log):.4f}" for log in logs)) for fit in fits]
     print(format_table(("figure", "real", *(f"seed {seed}" for seed in seeds)), rows))
 
 

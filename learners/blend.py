@@ -196,7 +196,7 @@ class RepeatBlend(Learner):
         if len(block) == len(users):
             return features, model
         self.scored_ = ModelScores(t, block, np.asarray(candidates), model)
-        return features, self.scored_.of(users, candidates, t)
+        return features, model[positions(block, users)]
 
     def _logits(self, features: LiveFeatures, model: np.ndarray | None,
                 channel_seen: np.ndarray | bool = True) -> np.ndarray:

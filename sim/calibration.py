@@ -76,11 +76,15 @@ class LogStats:
     distributions: dict[str, np.ndarray]
 
 
+def _columns(log: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(user, streamer, start, stop) as int64, for keys and sums that overflow int32."""
+    return tuple(getattr(log, name).astype(np.int64)
+                 for name in ("user", "streamer", "start", "stop"))
+
+
 def log_stats(log: Log) -> LogStats:
     """The calibration statistics of a log."""
-    user = log.user.astype(np.int64)
-    streamer = log.streamer.astype(np.int64)
-    start, stop = log.start.astype(np.int64), log.stop.astype(np.int64)
+    user, streamer, start, stop = _columns(log)
     interval = stop - start
     pairs = distinct(pair_keys(user, streamer))
     pair_user, pair_streamer = split_pair_keys(pairs)
@@ -141,8 +145,7 @@ def habit_concentration(log: Log) -> float:
     after a gap in the user's viewing) within ``HABIT_WINDOW_STEPS`` of their circular mean
     start time of day. Users who start at any hour score about the window's share of the
     day (weighted by the daily rhythm); users of fixed habits score 1."""
-    user, start, stop = (log.user.astype(np.int64), log.start.astype(np.int64),
-                         log.stop.astype(np.int64))
+    user, _, start, stop = _columns(log)
     order, previous_stop = _previous_stops(user, start, stop)
     session = start[order] > previous_stop
     who, when = user[order][session], start[order][session] % STEPS_PER_DAY
@@ -197,10 +200,9 @@ def hop_lift(log: Log) -> float:
     (rows starting as the user's viewing stops), over the same on rows after a break. 1:
     a hop lands no closer to the channel just left than a new choice after a break lands
     to the last channel watched."""
-    user, start, stop = (log.user.astype(np.int64), log.start.astype(np.int64),
-                         log.stop.astype(np.int64))
+    user, streamer, start, stop = _columns(log)
     order, previous_stop = _previous_stops(user, start, stop)
-    user, start, streamer = user[order], start[order], log.streamer.astype(np.int64)[order]
+    user, start, streamer = user[order], start[order], streamer[order]
     follows = np.concatenate([[False], user[1:] == user[:-1]]) & _first_of_pairs(log)[order]
     previous = np.concatenate([[-1], streamer[:-1]])[follows]
     overlap = _co_viewer_overlap(log, previous, streamer[follows], user[follows])
@@ -215,8 +217,7 @@ def taste_persistence(log: Log) -> float:
     over the same when it started within a day. Tastes that drift make choices a week apart
     less alike than choices a day apart."""
     first = _first_of_pairs(log)
-    user, start = log.user.astype(np.int64)[first], log.start.astype(np.int64)[first]
-    streamer = log.streamer.astype(np.int64)[first]
+    user, streamer, start, _ = (column[first] for column in _columns(log))
     order = np.lexsort((start, user))
     user, start, streamer = user[order], start[order], streamer[order]
     same = user[1:] == user[:-1]
