@@ -147,7 +147,7 @@ class LiveRec(_WindowLearner):
     Parameters
     ----------
     length
-        Streamers in a user's window (default 16).
+        Streamers in a user's window (default 24).
     blocks
         Self-attention blocks (default 1).
     gap_buckets
@@ -162,23 +162,34 @@ class LiveRec(_WindowLearner):
         0.387 -> 0.403, 53-56 -> 59 s. ``blend`` keeps its model without it (see there).
     updates, lr, dense_lr
         Gradient steps on each batch (default 1), Adagrad learning rate of the embedding
-        rows (default 0.1) and Adam learning rate of the attention weights and gap
-        embeddings (default 1e-3). One step at twice the embedding rate, against two at
+        rows (default 0.11) and Adam learning rate of the attention weights and gap
+        embeddings (default 8.2e-4). One step at twice the embedding rate, against two at
         0.05, mean of seeds 0-2 on the embedded sample's validation days 20-31 (hr@1 /
         hr@10 / mrr): ``starts``/``log`` 0.615/0.912/0.722 -> 0.623/0.921/0.730, ``next``
         0.418/0.731/0.539 -> 0.408/0.736/0.534, hold-out validation 0.653/0.932/0.755 ->
         0.661/0.942/0.767; on a simulated 3M-row log (days 32-42) hr@1 0.389 -> 0.387 in
         about two thirds of the time (a training call of ~490 sessions is compute, not
         overhead). Twice the dense rate as well loses 0.02 of hr@1 on ``next``.
+    batch_sessions
+        Train once this many sessions are queued (default 8).
+        ``length``, ``lr``, ``dense_lr`` and ``batch_sessions`` are a tune's pick on the
+        embedded sample's validation days (README § Tuning); against ``length=16, lr=0.1,
+        dense_lr=1e-3, batch_sessions=16``, mean of seeds 0-2 (hr@1 / hr@10 / mrr):
+        ``starts``/``log`` days 20-31 0.627/0.919/0.731 -> 0.631/0.921/0.734, ``next``
+        0.420/0.729/0.540 -> 0.413/0.730/0.534, hold-out validation 0.666/0.941/0.768 ->
+        0.667/0.942/0.769; test days 32-42, ``starts``/``log`` hr@1 0.653 -> 0.655.
+        ``blend`` keeps its model at the former values (see there).
     max_candidates
         Streamers in a step's softmax block (default 512: the encoder, not the block, is
         what a step costs this model).
     The others are those of :class:`livereplay.learners.mf.FactorLearner`.
     """
 
-    def __init__(self, *, blocks: int = 1, gap_buckets: int = 16, count_buckets: int = 8,
-                 **hyper: Any) -> None:
-        super().__init__(**hyper)
+    def __init__(self, *, length: int = 24, lr: float = 0.11, dense_lr: float = 8.2e-4,
+                 batch_sessions: int = 8, blocks: int = 1, gap_buckets: int = 16,
+                 count_buckets: int = 8, **hyper: Any) -> None:
+        super().__init__(length=length, lr=lr, dense_lr=dense_lr,
+                         batch_sessions=batch_sessions, **hyper)
         self.blocks, self.gap_buckets, self.count_buckets = blocks, gap_buckets, count_buckets
 
     def _setup(self) -> None:
