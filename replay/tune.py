@@ -486,8 +486,9 @@ def _write(report: TuneReport, out: Path, space: Space, options: dict[str, Any],
 
 
 def _plot(report: TuneReport, out: Path, space: Space, chosen: str, tested: str) -> list[Path]:
-    """One png per learner (the selection metric against each parameter, the pick starred)
-    and the test metric per learner (mean, min-max over seeds, each seed a cross)."""
+    """One png per learner (the selection metric against each parameter the trials vary,
+    the pick starred, the fixed ones in the title) and the test metric per learner (mean,
+    min-max over seeds, each seed a cross)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -496,9 +497,12 @@ def _plot(report: TuneReport, out: Path, space: Space, chosen: str, tested: str)
     paths = []
     for learner, best in report.best.items():
         trials = [t for t in report.trials if t.learner == learner]
-        fig, axes = plt.subplots(1, len(best.params), figsize=(4 * len(best.params), 3.5),
+        varied = [name for name in best.params
+                  if len({str(t.params[name]) for t in trials}) > 1] or list(best.params)
+        fixed = [f"{name}={best.params[name]}" for name in best.params if name not in varied]
+        fig, axes = plt.subplots(1, len(varied), figsize=(4 * len(varied), 3.5),
                                  squeeze=False, sharey=True)
-        for ax, name in zip(axes[0], best.params):
+        for ax, name in zip(axes[0], varied):
             xs = [t.params[name] for t in trials]
             numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs)
             labels = list(dict.fromkeys(map(str, xs)))
@@ -514,7 +518,7 @@ def _plot(report: TuneReport, out: Path, space: Space, chosen: str, tested: str)
             ax.grid(alpha=0.3)
         axes[0][0].set_ylabel(chosen)
         axes[0][0].legend(fontsize="small")
-        fig.suptitle(learner)
+        fig.suptitle(f"{learner} ({', '.join(fixed)})" if fixed else learner)
         stem = re.sub(r"[^\w.-]", "_", learner)
         paths.append(_save(fig, out / f"search_{stem}.png"))
 
