@@ -22,9 +22,10 @@ import sys
 import time
 
 from livereplay.engine import peak_rss_mb
-from livereplay.sim.calibration import (MEAN_INTERVAL_FIT, REAL_100K, REAL_FULL,
-                                        calibration_file_rows, calibration_rows,
-                                        fit_parameters, format_table, log_stats)
+from livereplay.sim.calibration import (CALIBRATION_FILES, MEAN_INTERVAL_FIT, REAL_100K,
+                                        REAL_FULL, calibration_file_rows, calibration_rows,
+                                        fit_parameters, format_table, log_stats,
+                                        missing_calibration_files)
 from livereplay.sim.presets import PRESETS, parse_overrides, preset
 from livereplay.sim.world import simulate, simulate_to_csv
 
@@ -39,11 +40,14 @@ def main() -> None:
     parser.add_argument("--out", metavar="FILE",
                         help="write the log as it goes (no statistics beyond its size)")
     parser.add_argument("--calibration", metavar="DIR",
-                        help="folder with streamer_viewer_distribution.csv and rfm_user_segments.csv")
+                        help=f"folder with {' and '.join(CALIBRATION_FILES)}")
     parser.add_argument("--fit-interval", action="store_true",
                         help="fit the median viewing length to the real 100k file's mean "
                              "interval and print it")
     args = parser.parse_args()
+    if args.calibration and missing_calibration_files(args.calibration):
+        parser.error(f"--calibration {args.calibration}: no "
+                     f"{' or '.join(missing_calibration_files(args.calibration))} there")
     params = preset(args.preset, **parse_overrides(args.set)).scaled(args.scale)
     full = args.preset == "twitch-full"
     real, label = (REAL_FULL, "real full") if full else (REAL_100K, "real 100k")

@@ -398,12 +398,20 @@ def calibration_rows(sim: LogStats | dict[str, float], real: dict[str, float] = 
     return rows
 
 
+CALIBRATION_FILES = ("streamer_viewer_distribution.csv", "rfm_user_segments.csv")
+
+
+def missing_calibration_files(directory: str | Path) -> list[str]:
+    """The calibration files (:data:`CALIBRATION_FILES`) that ``directory`` lacks."""
+    return [name for name in CALIBRATION_FILES if not (Path(directory) / name).is_file()]
+
+
 def calibration_file_rows(sim: LogStats, directory: str | Path) -> list[tuple[str, str, str, str]]:
     """KS distances to the real per-streamer and per-user distributions in the calibration
-    files (``streamer_viewer_distribution.csv``, ``rfm_user_segments.csv``)."""
-    directory = Path(directory)
-    viewers = pd.read_csv(directory / "streamer_viewer_distribution.csv")["ViewerCount"].to_numpy()
-    frequency = pd.read_csv(directory / "rfm_user_segments.csv")["Frequency"].to_numpy()
+    files (:data:`CALIBRATION_FILES`)."""
+    viewers_file, users_file = (Path(directory) / name for name in CALIBRATION_FILES)
+    viewers = pd.read_csv(viewers_file)["ViewerCount"].to_numpy()
+    frequency = pd.read_csv(users_file)["Frequency"].to_numpy()
     return [(label, _summary(a), _summary(sim.distributions[name]),
              f"KS {ks_distance(a, sim.distributions[name]):.3f}")
             for name, label, a in (("viewers_per_streamer", DISTRIBUTIONS["viewers_per_streamer"], viewers),

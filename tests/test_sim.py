@@ -6,13 +6,15 @@ import argparse
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from livereplay.data import STEPS_PER_DAY, default_data_path, read_csv
 from livereplay.errors import ReplayError
-from livereplay.sim.calibration import comparison_rows, ks_distance, log_stats
+from livereplay.sim.calibration import (CALIBRATION_FILES, calibration_file_rows, comparison_rows,
+                                        ks_distance, log_stats, missing_calibration_files)
 from livereplay.sim.cli import add_simulate_arguments, print_comparison, run_simulate
 from livereplay.learners.registry import make_learner
 from livereplay.history import PairTable
@@ -188,6 +190,19 @@ def test_print_comparison_shows_every_statistic(tmp_path, tiny, capsys):
     print_comparison(str(default_data_path()), str(path))
     out = capsys.readouterr().out
     assert "repeat share of rows" in out and "KS" in out
+
+
+def test_calibration_files_are_read_and_their_absence_named(tmp_path):
+    stats = log_stats(read_csv(default_data_path()))
+    assert missing_calibration_files(tmp_path) == list(CALIBRATION_FILES)
+    viewers = stats.distributions["viewers_per_streamer"]
+    pd.DataFrame({"ViewerCount": viewers}).to_csv(tmp_path / CALIBRATION_FILES[0], index=False)
+    assert missing_calibration_files(tmp_path) == [CALIBRATION_FILES[1]]
+    pd.DataFrame({"Frequency": [1, 2, 3]}).to_csv(tmp_path / CALIBRATION_FILES[1], index=False)
+    assert missing_calibration_files(tmp_path) == []
+    (streamers, *_, same), (users, *_, other) = calibration_file_rows(stats, tmp_path)
+    assert "viewers per streamer" in streamers and same == "KS 0.000"
+    assert other != "KS 0.000"
 
 
 def test_comparison_of_a_log_with_itself_is_zero():
