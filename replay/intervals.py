@@ -10,7 +10,8 @@ sum of their event counts. Intervals are percentile intervals of those resampled
 Vectorised: per-user sums by ``np.bincount``, how often each user is drawn by one
 ``bincount`` per resample, and a block of resamples' metrics by one integer matrix product
 (exact, hence identical bytes in every process); blocks hold at most :data:`BLOCK` draws, so
-memory stays bounded whatever the number of resamples.
+memory stays bounded whatever the number of resamples. The draws of a single block are
+kept for the next intervals over as many users (:func:`times_drawn`).
 
 >>> hits = np.array([[1., 1., 0., 1., 1., 0., 1., 1.]])    # one metric, eight events
 >>> users = np.array([7, 7, 3, 3, 5, 5, 9, 9])              # of four users
@@ -23,6 +24,7 @@ array([[0.5, 1. ]])
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Iterator
@@ -70,6 +72,33 @@ def user_draws(n_users: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
                            dtype=np.int32)
 
 
+def times_drawn(n_users: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """Blocks of resamples of :func:`user_draws`, each row how often each user was drawn.
+    Resamples of one block (at most :data:`BLOCK` draws) are kept for the next call with the
+    same arguments: a comparison's every learner, and every paired test, resamples the same
+    users the same way."""
+    if n_users * resamples <= BLOCK:
+        yield _times_drawn_block(n_users, resamples, seed)
+        return
+    for draws in user_draws(n_users, resamples, seed):
+        yield _counts(draws, n_users)
+
+
+@functools.lru_cache(maxsize=4)
+def _times_drawn_block(n_users: int, resamples: int, seed: int) -> np.ndarray:
+    (draws,) = user_draws(n_users, resamples, seed)
+    counts = _counts(draws, n_users)
+    counts.flags.writeable = False
+    return counts
+
+
+def _counts(draws: np.ndarray, n_users: int) -> np.ndarray:
+    counts = np.empty(draws.shape, np.int32)
+    for i, drawn in enumerate(draws):  # one bincount per resample (not per user)
+        counts[i] = np.bincount(drawn, minlength=n_users)
+    return counts
+
+
 def resampled_means(values: np.ndarray, users: np.ndarray, resamples: int,
                     seed: int) -> np.ndarray:
     """Each metric (row of ``values``, one column per event of ``users``) in each resample of
@@ -93,13 +122,10 @@ def resampled_means(values: np.ndarray, users: np.ndarray, resamples: int,
                                       * FIXED_POINT) for row in values]
                              + [np.bincount(dense, minlength=n_users)]).astype(np.int64)
     done = 0
-    for draws in user_draws(n_users, resamples, seed):
-        times_drawn = np.empty(draws.shape, np.int64)
-        for i, drawn in enumerate(draws):  # one bincount per resample (not per user)
-            times_drawn[i] = np.bincount(drawn, minlength=n_users)
-        sums = times_drawn @ totals
-        out[done:done + len(draws)] = sums[:, :-1] / FIXED_POINT / sums[:, -1:]
-        done += len(draws)
+    for counts in times_drawn(n_users, resamples, seed):
+        sums = counts.astype(np.int64) @ totals
+        out[done:done + len(counts)] = sums[:, :-1] / FIXED_POINT / sums[:, -1:]
+        done += len(counts)
     return out
 
 
