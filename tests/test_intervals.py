@@ -6,7 +6,7 @@ import pytest
 
 from livereplay.engine import replay
 from livereplay.errors import ReplayError
-from livereplay.intervals import paired_test, user_draws
+from livereplay.intervals import BLOCK, paired_test, times_drawn, user_draws
 from livereplay.learners.registry import make_learner
 from livereplay.metrics import EVENT_METRICS, METRICS, event_values
 from livereplay.results import Result
@@ -132,3 +132,15 @@ def test_bootstrap_setting_reaches_the_json():
     assert "ci" not in off["metrics"]["all"] and off["metrics"]["all"]["coverage"] == 1.0
     with pytest.raises(ReplayError, match="--bootstrap"):
         with_bootstrap(result, -1).to_dict()
+
+
+def test_times_drawn_counts_the_draws_and_keeps_a_single_block():
+    (counts,) = times_drawn(50, 200, seed=3)
+    (draws,) = user_draws(50, 200, seed=3)
+    np.testing.assert_array_equal(counts, [np.bincount(d, minlength=50) for d in draws])
+    (again,) = times_drawn(50, 200, seed=3)
+    assert again is counts and not counts.flags.writeable
+    many = BLOCK // 50 + 1  # more resamples than a block holds: counted afresh, block by block
+    blocks = list(times_drawn(50, many, seed=3))
+    assert [len(b) for b in blocks] == [BLOCK // 50, 1]
+    np.testing.assert_array_equal(blocks[0][:200], counts)  # the same stream of draws
