@@ -17,6 +17,7 @@ bootstrap on the same events (:mod:`livereplay.intervals`). From Python:
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime
@@ -178,14 +179,38 @@ def compare(spec: RunSpec, learners: list[str] | None = None, *, jobs: int = 1,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    from .executors import execute
+    from .executors import execute, process_pool
 
     results = execute([spec.with_learner(name) for name in learners], engine=engine, jobs=jobs,
                       address=address, store=out / "runs", progress=False if quiet else None,
                       checkpoints=CheckpointPolicy(out / "checkpoints", checkpoint_every,
                                                    checkpoint_minutes))
 
-    paired = paired_tests(results, baseline) if baseline else None
+    from .plots import plot_all, summary
+
+    # the runs are done, so a second core is free: the plots are drawn in a process of
+    # their own while this one tests and writes the tables (here, where one was asked for)
+    summaries = [summary(result) for result in results]
+    with contextlib.ExitStack() as stack:
+        drawing = None
+        if engine == "local" and jobs > 1:
+            drawer = stack.enter_context(process_pool(1))
+            drawing = drawer.submit(plot_all, summaries, out)
+        paired = paired_tests(results, baseline) if baseline else None
+        _write_tables(results, paired, baseline, test_metric, out, spec, learners, jobs,
+                      engine, time.perf_counter() - began)
+        plots = drawing.result() if drawing else plot_all(summaries, out)
+    if not quiet:
+        print((out / "results.md").read_text(), end="")
+        print(f"\nwrote {out}/results.md, results.csv, results.json, "
+              + ", ".join(p.name for p in plots))
+    return results
+
+
+def _write_tables(results: list[Result], paired: dict[str, Any] | None, baseline: str | None,
+                  test_metric: str, out: Path, spec: RunSpec, learners: list[str], jobs: int,
+                  engine: str, seconds: float) -> None:
+    """results.md, results.csv and results.json of a comparison into ``out``."""
     rows = table_rows(results, paired, test_metric)
     table = markdown(rows, baseline, test_metric)
     (out / "results.md").write_text(table)
@@ -194,13 +219,5 @@ def compare(spec: RunSpec, learners: list[str] | None = None, *, jobs: int = 1,
         writer.writeheader()
         writer.writerows(rows)
     (out / "results.json").write_text(json.dumps(
-        {"provenance": provenance(spec, learners, jobs, time.perf_counter() - began, engine),
+        {"provenance": provenance(spec, learners, jobs, seconds, engine),
          "results": [r.to_dict() for r in results], "paired": paired}, indent=2) + "\n")
-    from .plots import plot_all
-
-    plots = plot_all(results, out)
-    if not quiet:
-        print(table, end="")
-        print(f"\nwrote {out}/results.md, results.csv, results.json, "
-              + ", ".join(p.name for p in plots))
-    return results

@@ -489,11 +489,9 @@ def _plot(report: TuneReport, out: Path, space: Space, chosen: str, tested: str)
     """One png per learner (the selection metric against each parameter the trials vary,
     the pick starred, the fixed ones in the title) and the test metric per learner (mean,
     min-max over seeds, each seed a cross)."""
-    import matplotlib
+    from .plots import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     paths = []
     for learner, best in report.best.items():
         trials = [t for t in report.trials if t.learner == learner]
@@ -520,7 +518,7 @@ def _plot(report: TuneReport, out: Path, space: Space, chosen: str, tested: str)
         axes[0][0].legend(fontsize="small")
         fig.suptitle(f"{learner} ({', '.join(fixed)})" if fixed else learner)
         stem = re.sub(r"[^\w.-]", "_", learner)
-        paths.append(_save(fig, out / f"search_{stem}.png"))
+        paths.append(save(fig, out / f"search_{stem}.png"))
 
     fig, ax = plt.subplots(figsize=(1.5 + 1.2 * len(report.tests), 4))
     for i, learner in enumerate(report.tests):
@@ -532,14 +530,6 @@ def _plot(report: TuneReport, out: Path, space: Space, chosen: str, tested: str)
     ax.set_xticks(range(len(report.tests)), list(report.tests))
     ax.set_ylabel(f"{tested} (mean, min-max over seeds)")
     ax.grid(axis="y", alpha=0.3)
-    paths.append(_save(fig, out / "test_metric.png"))
+    paths.append(save(fig, out / "test_metric.png"))
     return paths
 
-
-def _save(fig: Any, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

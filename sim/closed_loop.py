@@ -276,9 +276,9 @@ def write_json(summaries: list[PolicySummary], params: SimParams, path: str | Pa
 def plot_drift(summaries: list[PolicySummary], path: Path) -> Path:
     """One panel per metric: its value on each day, one line per policy (mean over seeds)
     with the 95% interval as a band when there are several seeds."""
-    from livereplay.plots import _save, plt
+    from livereplay.plots import pyplot, save
 
-    fig, axes = plt.subplots(2, -(-len(METRICS) // 2), figsize=(13, 7), sharex=True)
+    fig, axes = pyplot().subplots(2, -(-len(METRICS) // 2), figsize=(13, 7), sharex=True)
     for ax, metric in zip(axes.ravel(), METRICS):
         for summary in summaries:
             mean, half = summary.per_day(metric)
@@ -293,4 +293,4 @@ def plot_drift(summaries: list[PolicySummary], path: Path) -> Path:
     seeds = len(summaries[0].reports)
     fig.suptitle(f"feedback metrics per day (mean over {seeds} seed{'s' * (seeds > 1)}"
                  f"{', band: 95% t-interval' if seeds > 1 else ''})", fontsize="small")
-    return _save(fig, path)
+    return save(fig, path)

@@ -28,12 +28,14 @@ def test_compare_writes_table_csv_json_and_plots(tmp_path):
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_parallel_jobs_give_the_same_metrics(tmp_path):
-    main(["compare", *ARGS, "--out", str(tmp_path / "one")])
-    main(["compare", *ARGS, "--out", str(tmp_path / "two"), "--jobs", "2"])
+def test_parallel_jobs_give_the_same_metrics_and_plots(tmp_path):
+    main(["compare", *ARGS, "--out", str(tmp_path / "one"), "--jobs", "1"])
+    main(["compare", *ARGS, "--out", str(tmp_path / "two"), "--jobs", "2"])  # drawn aside
     metrics = [[r["metrics"] for r in json.loads((tmp_path / d / "results.json").read_text())
                 ["results"]] for d in ("one", "two")]
     assert metrics[0] == metrics[1]
+    for plot in ("hit_rate_per_day.png", "metrics_by_split.png"):  # not the speeds'
+        assert (tmp_path / "one" / plot).read_bytes() == (tmp_path / "two" / plot).read_bytes()
 
 
 def test_compare_runs_the_holdout_protocol(tmp_path, capsys):
