@@ -3,7 +3,7 @@
 >>> from livereplay.sim import preset, simulate
 >>> log = simulate(preset("tiny"), seed=0).to_log()   # a livereplay.data.Log, in memory
 >>> log.n_rows, log.n_users, log.n_streamers
-(1094, 334, 250)
+(1068, 334, 262)
 
 Names are imported on first use, so that ``import livereplay.sim`` (and the command line's
 help) does not load SimPy.

@@ -74,7 +74,7 @@ def test_the_figures_on_logs_of_known_structure():
     ("small", "habit_share", 0.5, habit_concentration, 0.15),
     ("small", "watch_familiarity", 0.5, familiar_watch_ratio, 0.3),
     ("small", "hop_similarity", 1.0, hop_lift, 0.05),
-    # taste weighs in choices among new channels (32 here, 2 in small), over weeks
+    # drift shows over weeks (the sample's 43 days, not small's 14)
     ("twitch-sample", "taste_drift", 0.25, taste_persistence, -0.05),
 ])
 def test_each_mechanism_moves_the_figure_it_is_fitted_to(name, parameter, value, figure, change):
