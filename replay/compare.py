@@ -189,7 +189,8 @@ def compare(spec: RunSpec, learners: list[str] | None = None, *, jobs: int = 1,
     from .plots import plot_all, summary
 
     # the runs are done, so a second core is free: the plots are drawn in a process of
-    # their own while this one tests and writes the tables (here, where one was asked for)
+    # their own while this one tests and writes the tables (in this one with --jobs 1, or
+    # with Ray, whose threads a fork would not survive)
     summaries = [summary(result) for result in results]
     with contextlib.ExitStack() as stack:
         drawing = None
