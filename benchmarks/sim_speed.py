@@ -45,9 +45,8 @@ def main() -> None:
                         help="fit the median viewing length to the real 100k file's mean "
                              "interval and print it")
     args = parser.parse_args()
-    if args.calibration and missing_calibration_files(args.calibration):
-        parser.error(f"--calibration {args.calibration}: no "
-                     f"{' or '.join(missing_calibration_files(args.calibration))} there")
+    if args.calibration and (missing := missing_calibration_files(args.calibration)):
+        parser.error(f"--calibration {args.calibration}: no {' or '.join(missing)} there")
     params = preset(args.preset, **parse_overrides(args.set)).scaled(args.scale)
     full = args.preset == "twitch-full"
     real, label = (REAL_FULL, "real full") if full else (REAL_100K, "real 100k")

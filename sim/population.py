@@ -18,6 +18,12 @@ AROUND_THE_CLOCK, REGULAR, IRREGULAR = 0, 1, 2
 DRIFT_BLOCK = 1 << 20  # users whose tastes drift together: bounds the memory of a day's drift
 
 
+def taste_vectors(params: SimParams, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` latent taste vectors (users' or channels'), i.i.d. normal of variance
+    1/``factors`` per coordinate, so that a match (a dot product) has variance 1/``factors``."""
+    return rng.normal(0.0, 1 / np.sqrt(params.factors), (n, params.factors))
+
+
 def daily_rhythm(hourly: tuple[float, ...]) -> np.ndarray:
     """Relative weight of each of the 144 steps of a day (mean 1), interpolated from 24 hours."""
     hours = np.asarray(hourly, np.float64)
@@ -48,7 +54,7 @@ class Streamers:
             params.around_the_clock_share, params.regular_share,
             1 - params.around_the_clock_share - params.regular_share]).astype(np.int8)
         self.popularity = rng.lognormal(0.0, params.popularity_sigma, n)
-        self.factors = rng.normal(0.0, 1 / np.sqrt(params.factors), (n, params.factors))
+        self.factors = taste_vectors(params, rng, n)
         self.habitual_start = self._start_times(n, rng)
 
     def _start_times(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -101,7 +107,7 @@ class Users:
         self.activity = rng.lognormal(np.log(params.sessions_per_day), params.activity_sigma, n)
         a = params.loyalty_mean * params.loyalty_concentration
         self.loyalty = rng.beta(a, params.loyalty_concentration - a, n)
-        self.factors = rng.normal(0.0, 1 / np.sqrt(params.factors), (n, params.factors))
+        self.factors = taste_vectors(params, rng, n)
         rhythm = daily_rhythm(params.hourly_rhythm)
         self.habit = rng.choice(STEPS_PER_DAY, size=n, p=rhythm / rhythm.sum())
         # The users by habitual time, with their activity summed in that order: the habitual
@@ -155,8 +161,7 @@ class Users:
         for first in range(0, len(self.factors), DRIFT_BLOCK):  # in place, a block at a time
             block = self.factors[first:first + DRIFT_BLOCK]
             block *= np.sqrt(1 - share)
-            block += np.sqrt(share) * rng.normal(0.0, 1 / np.sqrt(self.params.factors),
-                                                 block.shape)
+            block += np.sqrt(share) * taste_vectors(self.params, rng, len(block))
 
     @staticmethod
     def _drawn(positions: np.ndarray, cumulative: np.ndarray,

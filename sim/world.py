@@ -40,8 +40,8 @@ timeout: SimPy runs events of equal time in the order they were scheduled), so i
 channels that went live and the viewers whose viewing ended at that step.
 
 Randomness comes from independent streams spawned from one seed (population, schedules,
-arrivals, choices, slate acceptance, taste drift), so the same seed gives the same log and, in closed
-loop, every policy faces the same channels, schedules and arrivals.
+arrivals, choices, slate acceptance, taste drift), so the same seed gives the same log and,
+in closed loop, every policy faces the same channels, schedules and arrivals.
 
 >>> from livereplay.sim.presets import preset
 >>> result = simulate(preset("tiny"), seed=1)
