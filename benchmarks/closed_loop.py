@@ -16,7 +16,7 @@ import argparse
 import os
 import time
 
-from livereplay.cli import main as livereplay
+from livereplay.app.cli import main as livereplay
 from livereplay.engine import peak_rss_mb
 from livereplay.sim.presets import PRESETS
 

@@ -4,7 +4,7 @@
 """
 import sys
 
-from livereplay.cli import main
+from livereplay.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["compare", *sys.argv[1:]]))

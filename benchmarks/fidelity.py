@@ -6,7 +6,7 @@ streamers and steps; simulated once per ``--seed``), and prints both tables side
 with what the simulator must reproduce:
 
 - Kendall's tau between the two orderings of the learners by hr@1, by hr@10 and by hr@10 on
-  the events whose channel is new to the user (target: >= 0.7 each);
+  the events whose streamer is new to the user (target: >= 0.7 each);
 - ``repeat`` and ``pop`` hr@1 (target: within 20% of the real values);
 - the best learned model's hr@10 over ``repeat``'s (target: within 10% of the real ratio);
 - the simulated log's size beside the sample's.
@@ -19,15 +19,15 @@ the finished ones.
 
 ``--fit`` fits the ``twitch-sample`` preset to the sample instead, on the *validation* days
 20-31 (each figure averaged over ``--seeds`` logs; bisection, twice over,
-:func:`livereplay.sim.calibration.fit_parameters`): the number of channels to the channels
-the sample's users watch, the weight of taste to ``mf``'s hr@10 on channels new to the user,
+:func:`livereplay.sim.calibration.fit_parameters`): the number of streamers to the streamers
+the sample's users watch, the weight of taste to ``mf``'s hr@10 on streamers new to the user,
 and the spread of popularity to ``pop``'s hr@1. The preset holds the values this prints:
 
     python benchmarks/fidelity.py --fit --seeds 0,1,2,3
 
 ``--fit-structure`` fits, before those, the structure of viewing to the sample's whole log
 (:func:`livereplay.sim.calibration.fit_structure`): the share of habitual sessions, how much
-longer familiar channels are watched, how much hops follow co-watching, then the median
+longer familiar streamers are watched, how much hops follow co-watching, then the median
 viewing length so that the mean interval stays the sample's. Every preset holds the first
 three:
 
@@ -43,10 +43,10 @@ from typing import Callable
 import numpy as np
 
 from livereplay.data import default_data_path, read_csv
-from livereplay.executors import execute
+from livereplay.app.executors import execute
 from livereplay.learners.registry import BUILTIN
 from livereplay.data import Log
-from livereplay.runner import RunSpec, run
+from livereplay.app.runner import RunSpec, run
 from livereplay.sim.calibration import (Fit, fit_parameters, fit_structure, format_table,
                                         kendall_tau, structure_fits)
 from livereplay.sim.presets import parse_overrides, preset
@@ -61,7 +61,7 @@ VALIDATION_DAYS = "20-31"
 def learner_metrics(data: Path | None, learners: list[str], jobs: int,
                     out: Path) -> dict[str, dict[tuple[str, str], float]]:
     """learner -> {(metric, split): value} of one ``starts``/``log`` replay of days 32-42."""
-    specs = [RunSpec(learner=name, data=data, days=DAYS, bootstrap=0) for name in learners]
+    specs = [RunSpec(learner=name, data=data, availability="log", days=DAYS, bootstrap=0) for name in learners]
     results = execute(specs, jobs=jobs, store=out / "runs")
     return {r.learner: {(metric, split): r.metrics()[split][metric] for metric, split in ORDERINGS}
             for r in results}
@@ -77,16 +77,16 @@ def validation_figure(learner: str, split: str, metric: str) -> Callable[[Log], 
     """The figure ``metric`` of ``learner`` on the ``split`` events of a ``starts``/``log``
     replay of the validation days 20-31 of a log."""
     def figure(log: Log) -> float:
-        result = run(RunSpec(learner=learner, days=VALIDATION_DAYS, bootstrap=0), log=log,
+        result = run(RunSpec(learner=learner, availability="log", days=VALIDATION_DAYS, bootstrap=0), log=log,
                      progress=False)
         return result.metrics()[split][metric]
     return figure
 
 
-# What --fit fits, in this order: the channels there are (to the channels the sample's users
+# What --fit fits, in this order: the streamers there are (to the streamers the sample's users
 # watch), the weight of taste in an exploring user's choice (to how well mf predicts the
-# channels new to a user: the co-watching structure) and the spread of popularity (to how
-# often the most popular live channel is the one started).
+# streamers new to a user: the co-watching structure) and the spread of popularity (to how
+# often the most popular live streamer is the one started).
 SAMPLE_FITS = (
     Fit("n_streamers", 3_000, 100_000, lambda log: float(log.n_streamers), log=True,
         integer=True),
@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="fidelity-runs", type=Path)
     parser.add_argument("--fit", action="store_true",
-                        help="fit the preset's channels, taste and popularity spread to the "
+                        help="fit the preset's streamers, taste and popularity spread to the "
                              "sample instead (see above)")
     parser.add_argument("--fit-structure", action="store_true",
                         help="fit the preset's habits, watch lengths and hops to the sample "

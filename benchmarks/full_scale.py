@@ -36,7 +36,7 @@ from speed import LIVEREPLAY, timed
 # Opens a cached log with its indexes and prints seconds, peak MB, rows, users, streamers.
 OPEN = ("import resource, sys, time; t = time.perf_counter(); "
         "from livereplay.cache import load_log; log = load_log(sys.argv[1], cache_dir=sys.argv[2]); "
-        "log.availability; log.spans; "
+        "log.live; log.spans; "
         "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "
         "log.n_rows, log.n_users, log.n_streamers)")
 
@@ -72,7 +72,8 @@ def figures(folder: Path, preset: str, scale: float, learners: list[str], protoc
         compared = out / "compare"
         seconds, mb = timed([*LIVEREPLAY, "compare", "--quiet", "--data", str(data),
                              "--cache-dir", str(cache), "--learners", ",".join(learners),
-                             "--protocol", "starts", "--jobs", str(jobs), "--bootstrap", "0",
+                             "--protocol", "starts", "--availability", "log", "--jobs", str(jobs),
+                             "--bootstrap", "0",
                              "--out", str(compared)])
         yield f"compare {','.join(learners)} --jobs {jobs}", None, "", seconds, mb
         for r in json.loads((compared / "results.json").read_text())["results"]:
@@ -109,7 +110,7 @@ def main() -> None:
     parser.add_argument("--next-sample", action="append", default=[], metavar="LEARNER=F",
                         help="evaluate a seeded share F of the users in LEARNER's next replay "
                              "(it still learns from every row), e.g. mf=0.2: at full scale "
-                             "mf's next replay ranks 364M events among ~9,150 channels each, "
+                             "mf's next replay ranks 364M events among ~9,150 streamers each, "
                              "hours of dense scoring (repeatable)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the figures at 3M rows (the twitch-100k preset)")

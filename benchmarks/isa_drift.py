@@ -44,7 +44,7 @@ PROFILES = {
 CHILD = """
 import json, sys
 import numpy as np
-from livereplay.runner import RunSpec, load_data, run
+from livereplay.app.runner import RunSpec, load_data, run
 out, days, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 log = load_data(RunSpec(), report=False)
 metrics, ranks = {}, {}

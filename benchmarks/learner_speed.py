@@ -23,7 +23,7 @@ def replay_speed(data: Path, cache: Path, out: Path, learner: str,
                  window: str | None) -> tuple[float, dict]:
     """(wall seconds of the command, its JSON result) of one `livereplay run` of ``learner``."""
     command = [*LIVEREPLAY, "run", "--quiet", "--data", str(data), "--cache-dir", str(cache),
-               "--learner", learner, "--protocol", "starts", "--json", str(out)]
+               "--learner", learner, "--protocol", "starts", "--availability", "log", "--json", str(out)]
     wall, _ = timed(command + (["--window", window] if window else []))
     return wall, json.loads(out.read_text())
 

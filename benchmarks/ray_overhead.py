@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 
-from livereplay.executors import connect_ray, execute
-from livereplay.runner import RunSpec, load_data
+from livereplay.app.executors import connect_ray, execute
+from livereplay.app.runner import RunSpec, load_data
 
 
 def timed(function, *args, **options):

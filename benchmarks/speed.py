@@ -8,8 +8,7 @@ measured in one run (machines are noisy: compare the ratios, not the seconds).
 - replay throughput and peak memory per learner, on the embedded sample and on a
   3-million-row log (simulated with the ``twitch-100k`` preset unless ``--data`` is given);
 - with ``--targets``, instead: the learned models' replays and the sweeps of every learner
-  on that log and on the sample, beside their seconds before the speed work and their
-  targets (``docs/design.md`` § Sweeps says how runs are spread).
+  on that log and on the sample, beside their targets.
 
     python benchmarks/speed.py
     python benchmarks/speed.py --data 100k_a.csv --learners pop,repeat,mf
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-LIVEREPLAY = [sys.executable, "-m", "livereplay.cli"]
+LIVEREPLAY = [sys.executable, "-m", "livereplay.app.cli"]
 
 
 def timed(command: list[str]) -> tuple[float, float]:
@@ -66,7 +65,7 @@ def python_loop_seconds_per_event(log, learner_name: str, first: int, steps: int
     events, began = 0, time.perf_counter()
     for _ in range(steps):
         t = timeline.advance()
-        candidates = log.availability.at(t)
+        candidates = log.live.at(t)
         for row in timeline.starting:
             scores = learner.score(np.array([log.user[row]]), candidates, t)[0]
             target = scores[int(np.searchsorted(candidates, log.streamer[row]))]
@@ -87,40 +86,37 @@ def replay_figures(data: Path, cache: Path, work: Path, learner: str, protocol: 
     return json.loads(out.read_text())
 
 
-# seconds before the speed work (2 cores) and the target: one `starts` replay of a 3M-row
-# log evaluated on days 32-42 (every step replayed), per learner; then the sweeps
-LEARNED_TARGETS = {"mf": (46, 30), "fpmc": (55, 30), "liverec": (480, 90), "lstm": (540, 90),
-                   "blend": (960, 90)}
-SWEEP_TARGETS: dict[str, tuple[float | None, float]] = {
-    "compare, every learner, 3M-row log, days 32-42, --jobs 2": (1800, 360),
-    "compare, every learner, embedded sample, --jobs 2": (65, 25),
-    "compare, as the README's first command (defaults)": (None, 60)}
+# target seconds on 2 cores: one `starts` replay of a 3M-row log evaluated on days 32-42
+# (every step replayed), per learner; then the sweeps
+LEARNED_TARGETS = {"mf": 30, "fpmc": 30, "liverec": 90, "lstm": 90, "blend": 90}
+SWEEP_TARGETS = {"compare, every learner, 3M-row log, days 32-42, --jobs 2": 360,
+                 "compare, every learner, embedded sample, --jobs 2": 25,
+                 "compare, as the README's first command (defaults)": 60}
 
 
 def learned_targets(data: Path, cache: Path, work: Path) -> None:
     """Print the learned models' replays and the sweeps beside their targets."""
-    print(f"{'what':<58}{'before s':>9}{'now s':>8}{'target s':>9}  met   hr@1")
-    for learner, (before, target) in LEARNED_TARGETS.items():
+    print(f"{'what':<58}{'seconds':>8}{'target s':>9}  met   hr@1")
+    for learner, target in LEARNED_TARGETS.items():
         out = work / f"targets-{learner}.json"
         timed([*LIVEREPLAY, "run", "--quiet", "--data", str(data), "--cache-dir", str(cache),
-               "--learner", learner, "--protocol", "starts", "--days", "32-42",
+               "--learner", learner, "--protocol", "starts", "--availability", "log", "--days", "32-42",
                "--bootstrap", "0", "--json", str(out)])
         result = json.loads(out.read_text())
-        print(_target_line(f"{learner}: one starts replay, 3M-row log, days 32-42", before,
+        print(_target_line(f"{learner}: one starts replay, 3M-row log, days 32-42",
                            result["seconds"], target,
                            f"{result['metrics']['all']['hr@1']:.4f}"), flush=True)
     sweeps = [["--data", str(data), "--cache-dir", str(cache), "--days", "32-42", "--jobs", "2"],
               ["--jobs", "2"], []]
-    for i, ((name, (before, target)), options) in enumerate(zip(SWEEP_TARGETS.items(), sweeps)):
+    for i, ((name, target), options) in enumerate(zip(SWEEP_TARGETS.items(), sweeps)):
         wall, _ = timed([*LIVEREPLAY, "compare", "--quiet", *options,
                          "--out", str(work / f"compare-{i}")])
-        print(_target_line(name, before, wall, target, ""), flush=True)
+        print(_target_line(name, wall, target, ""), flush=True)
 
 
-def _target_line(name: str, before: float | None, now: float, target: float, note: str) -> str:
-    before_text = "-" if before is None else f"{before:.0f}"
-    return (f"{name:<58}{before_text:>9}{now:>8.1f}{target:>9.0f}  "
-            f"{'yes' if now <= target else 'no':<5} {note}")
+def _target_line(name: str, seconds: float, target: float, note: str) -> str:
+    return (f"{name:<58}{seconds:>8.1f}{target:>9.0f}  "
+            f"{'yes' if seconds <= target else 'no':<5} {note}")
 
 
 def main() -> None:
@@ -145,7 +141,7 @@ def main() -> None:
         learned_targets(data, cache, work)
         return
 
-    from livereplay.availability import Availability
+    from livereplay.availability import LiveIndex
     from livereplay.cache import load_log
     from livereplay.data import default_data_path
 
@@ -155,7 +151,7 @@ def main() -> None:
     warm, warm_mb = timed(stats)
     log = load_log(data, cache_dir=cache)
     began = time.perf_counter()
-    Availability.build(user=log.user, streamer=log.streamer, start=log.start, stop=log.stop)
+    LiveIndex.build(user=log.user, streamer=log.streamer, start=log.start, stop=log.stop)
     build = time.perf_counter() - began
     help_seconds, _ = timed([*LIVEREPLAY, "--help"])
     seed_filter = seed_filter_seconds_per_step(data) * log.n_steps

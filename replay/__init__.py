@@ -1,13 +1,14 @@
 """livereplay: replay live-streaming logs in time order and evaluate online recommenders.
 
-The engine is this package (``docs/design.md``); the learners are ``livereplay.learners``, the
-simulator ``livereplay.sim``. The names below are imported on first use, so that importing
-the package stays cheap:
+The core (data, candidates, the replay loop, protocols, ranks and metrics) is this package;
+the learners are ``livereplay.learners``, the simulator ``livereplay.sim``, and the application
+that wires them together (command line, runs, comparisons, tuning, sweeps) ``livereplay.app``.
+The names below are imported on first use, so that importing the package stays cheap:
 
 >>> from livereplay import RunSpec, run
 >>> result = run(RunSpec(learner="pop", days=(35, 35), cache=False))
 >>> result.metrics()["all"]["n"], round(result.metrics()["all"]["hr@10"], 4)
-(1257, 0.4789)
+(1257, 0.1416)
 """
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
@@ -20,7 +21,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 _HOMES = {"Learner": "contract", "Step": "contract", "Rows": "contract", "known": "contract",
           "grow": "contract", "Log": "data", "read_csv": "data", "load_log": "cache",
-          "replay": "engine", "Result": "results", "RunSpec": "runner", "run": "runner"}
+          "replay": "engine", "Result": "results", "RunSpec": "app.runner", "run": "app.runner",
+          "compare": "app.compare"}
 
 __all__ = sorted(_HOMES)
 

@@ -1,4 +1,4 @@
-"""The availability indexes: A_t, the streamers live at each step, with their viewer counts;
+"""The availability indexes: A_t, the streamers live at each step (:class:`LiveIndex`), with their viewer counts;
 and broadcast spans, the leak-free candidates of availability ``span``.
 
 A streamer is available at step t when at least one row covers t (``start <= t < stop``).
@@ -6,8 +6,8 @@ The index is built for every step at once by expanding rows into (step, streamer
 triples and sorting them once: the cost of a sort, never a scan of the rows per step (the
 seed notebook's per-step filter was estimated at 95 hours on the 100k file).
 
->>> index = Availability.build(user=np.array([0, 1, 1]), streamer=np.array([0, 0, 1]),
-...                            start=np.array([0, 1, 2]), stop=np.array([2, 3, 3]))
+>>> index = LiveIndex.build(user=np.array([0, 1, 1]), streamer=np.array([0, 0, 1]),
+...                         start=np.array([0, 1, 2]), stop=np.array([2, 3, 3]))
 >>> index.at(1), index.viewers_at(1), index.at(2), index.sizes()
 (array([0], dtype=int32), array([2], dtype=int32), array([0, 1], dtype=int32), array([1, 1, 2]))
 """
@@ -26,7 +26,7 @@ ROWS_AT_ONCE = 1 << 23  # rows read at a time when building the span index
 
 
 @dataclass(frozen=True, eq=False)
-class Availability:
+class LiveIndex:
     """CSR layout: step t's live streamers are ``streamers[offsets[t]:offsets[t+1]]`` (sorted),
     with ``viewers`` (distinct users watching at t) aligned to them."""
 
@@ -36,7 +36,7 @@ class Availability:
 
     @classmethod
     def build(cls, *, user: np.ndarray, streamer: np.ndarray, start: np.ndarray,
-              stop: np.ndarray, window: int = WINDOW_STEPS) -> "Availability":
+              stop: np.ndarray, window: int = WINDOW_STEPS) -> "LiveIndex":
         """The index of the rows (user, streamer, start, stop), dense ids, for steps
         0 .. max(stop)-1, built ``window`` steps at a time (memory follows a window's rows)."""
         if np.any(start[1:] < start[:-1]):  # a log's rows come sorted by start
@@ -84,7 +84,7 @@ class Spans:
     A broadcast is a (streamer, stream) pair; broadcast ids are ordered by (streamer, stream).
     For user u, broadcast b is on at step t when rows of *other* users show it begun and going
     on: ``min(start) <= t < max(stop)`` over the rows of b of users other than u. No row of u
-    is used, so u's own rows never make a channel a candidate for u. Only the user holding
+    is used, so u's own rows never make a streamer a candidate for u. Only the user holding
     b's earliest start (or latest stop) can see a shorter span than everyone's, so per
     broadcast the index keeps the earliest start, its user and the earliest start among the
     other users' rows (``NEVER`` if none), and likewise the latest stop (0 if none). Steps

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
 
-from .availability import Availability, Spans
+from .availability import LiveIndex, Spans
 from .data import Log, LoadReport, read_csv
 from .folders import check_size, open_arrays, save_arrays, staged_folder
 
@@ -81,7 +81,7 @@ def load_log(path: str | Path, *, skip_bad_rows: bool = False, cache: bool = Tru
 
 def _arrays(log: Log) -> dict[str, np.ndarray]:
     """Every array an entry holds: the log's columns and its indexes."""
-    index = log.availability
+    index = log.live
     return {"user": log.user, "stream": log.stream, "streamer": log.streamer,
             "start": log.start, "stop": log.stop, "seen_before": log.seen_before,
             "offsets": index.offsets,
@@ -114,6 +114,6 @@ def _read_entry(entry: Path, *, source: str) -> Log:
     log = Log(user=a["user"], stream=a["stream"], streamer=a["streamer"], start=a["start"],
               stop=a["stop"], **names, source=source, report=LoadReport(**report))
     log.__dict__["seen_before"] = a["seen_before"]
-    log.__dict__["availability"] = Availability(a["offsets"], a["streamers"], a["viewers"])
+    log.__dict__["live"] = LiveIndex(a["offsets"], a["streamers"], a["viewers"])
     log.__dict__["spans"] = Spans(**{f.name: a[f"spans_{f.name}"] for f in fields(Spans)})
     return log

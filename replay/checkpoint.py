@@ -1,5 +1,5 @@
 """Checkpoints of a replay in progress, so that a long run can stop and go on later with the
-same bytes (``docs/design.md`` § Checkpoints).
+same bytes (``docs/reproducibility.md`` (Checkpoints and resume)).
 
 A checkpoint holds the whole state of a replay after a step: the engine's position and the
 revealed history, the evaluation collected so far, and the learner (its NumPy tables,
@@ -106,7 +106,7 @@ class Checkpointer:
                                    protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError) as error:
             raise ReplayError(f"cannot checkpoint this replay: {error} (a learner is "
-                              "checkpointed by pickling it; see docs/design.md § Checkpoints)"
+                              "checkpointed by pickling it; see docs/reproducibility.md, Checkpoints and resume)"
                               ) from None
         digest = hashlib.blake2b(payload, digest_size=DIGEST_SIZE).digest()
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .arrays import distinct, pair_keys, positions
-from .availability import Availability, Spans
+from .availability import LiveIndex, Spans
 from .errors import LogFormatError
 
 COLUMNS = ("user", "stream", "streamer", "start", "stop")
@@ -133,10 +133,11 @@ class Log:
         return encoder.finish(source=source, skipped=dict(skipped))
 
     @cached_property
-    def availability(self) -> Availability:
-        """The availability index of this log, built on first use (:mod:`livereplay.availability`)."""
-        return Availability.build(user=self.user, streamer=self.streamer, start=self.start,
-                                  stop=self.stop)
+    def live(self) -> LiveIndex:
+        """The index of the streamers live at each step (A_t), built on first use
+        (:mod:`livereplay.availability`)."""
+        return LiveIndex.build(user=self.user, streamer=self.streamer, start=self.start,
+                               stop=self.stop)
 
     @cached_property
     def spans(self) -> Spans:

@@ -1,5 +1,5 @@
 """The replay loop: time order, what is revealed when, and evaluation
-(``docs/design.md`` § The replay loop).
+(``docs/protocols.md`` (The replay loop)).
 
 The protocol plans the replay (:mod:`livereplay.protocols`); then for t = 0 .. until-1 the
 engine (1) ranks what the protocol predicts at t with what was revealed through t-1
@@ -18,7 +18,7 @@ so look-ahead is impossible by construction.
 ...         return known(self.rows_, candidates)[None, :]
 >>> result = replay(read_csv(default_data_path()), Popular(), window=(5000, 5200))
 >>> result.metrics()["all"]["n"], round(result.metrics()["all"]["hr@10"], 4)
-(1846, 0.4561)
+(1846, 0.1436)
 """
 from __future__ import annotations
 
@@ -30,21 +30,15 @@ from typing import Iterable
 import numpy as np
 from tqdm.auto import tqdm
 
-from .availability import Availability
+from .availability import LiveIndex
 from .checkpoint import Checkpointer, Interrupted
 from .contract import History, Learner
 from .data import Log
 from .errors import ReplayError
-from .holdout import Holdout
-from .protocols import (AVAILABILITIES, NEXT_AVAILABILITIES, Ending, Moment, Next, Outcome,
-                        Plan, Protocol, Starts)
+from .protocols import Ending, Moment, Outcome, Plan, Protocol, make_protocol
 from .ranking import SCORE_BUDGET
 from .results import Result
 from .reveal import Revealer
-
-PROTOCOLS = ("starts", "next", "holdout")
-CANDIDATES = {"starts": AVAILABILITIES, "next": NEXT_AVAILABILITIES, "holdout": ("log",)}
-
 
 def sample_users(n_users: int, fraction: float, seed: int) -> np.ndarray:
     """Boolean mask of evaluated users. A user's draw depends only on its id and the seed,
@@ -104,40 +98,17 @@ class Timeline:
                                                   self.log.streamer[rows], self.log.stop[rows]))
 
 
-def make_protocol(name: str, *, availability: str | None = None,
-                  split: str | None = None) -> Protocol:
-    """The protocol ``name`` with its options: ``availability`` for ``starts`` (``log``,
-    ``others`` or ``span``) and ``next`` (``log`` or ``span``), default ``log`` (``holdout``
-    ranks among A_t, ``log``); ``split`` for ``holdout`` (default ``test``); an option
-    another protocol does not take is an error rather than silently ignored."""
-    if name not in PROTOCOLS:
-        raise ReplayError(f"unknown protocol {name!r}; choose from {', '.join(PROTOCOLS)}")
-    if availability is not None and availability not in CANDIDATES[name]:
-        takers = [p for p, kinds in CANDIDATES.items() if availability in kinds]
-        if not takers:
-            raise ReplayError(f"unknown availability {availability!r}; choose from "
-                              f"{', '.join(AVAILABILITIES)}")
-        raise ReplayError(f"availability {availability!r} applies to the "
-                          f"{' and '.join(takers)} protocol{'s' if len(takers) > 1 else ''} only")
-    if split is not None and name != "holdout":
-        raise ReplayError(f"split {split!r} applies to the holdout protocol only")
-    if name == "starts":
-        return Starts(availability or "log")
-    if name == "next":
-        return Next(availability or "log")
-    return Holdout(split or "test")
-
-
 def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
-           availability: str | None = None, split: str | None = None,
+           availability: str | None = None, period: str | None = None,
            window: tuple[int, int] | None = None, users: np.ndarray | None = None,
-           index: Availability | None = None, progress: bool | None = False,
+           index: LiveIndex | None = None, progress: bool | None = False,
            learner_name: str | None = None, score_budget: int = SCORE_BUDGET,
            checkpoint: Checkpointer | None = None) -> Result:
     """Replay ``log`` to ``learner`` and evaluate ``protocol`` over ``window`` = [a, b).
 
-    protocol -- a name (with ``availability`` for starts, ``split`` for holdout; see
-                :func:`make_protocol`) or a :class:`Protocol` object.
+    protocol -- a name (built-in, entry point or ``module:Class``; with ``availability``
+                and ``period`` where it takes them, see
+                :func:`livereplay.protocols.make_protocol`) or a :class:`Protocol` object.
     users -- boolean mask of the users whose events are evaluated (all by default); the
              learner still sees every row.
     index -- a prebuilt availability index for ``log`` (built here if omitted).
@@ -148,9 +119,9 @@ def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
                   the same bytes as one never interrupted.
     """
     evaluator = protocol if isinstance(protocol, Protocol) else make_protocol(
-        protocol, availability=availability, split=split)
+        protocol, availability=availability, period=period)
     plan = evaluator.plan(log, window)
-    index = index if index is not None else log.availability
+    index = index if index is not None else log.live
     evaluated = users if users is not None else np.ones(log.n_users, dtype=bool)
 
     began = time.perf_counter()
@@ -182,7 +153,7 @@ def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
         steps=outcome.steps, kind=outcome.kind,
         objective=evaluator.objective(outcome, int(evaluated.sum()), plan),
         seconds=earlier + time.perf_counter() - began, peak_rss_mb=peak_rss_mb(),
-        extra={"split": evaluator.split} if isinstance(evaluator, Holdout) else {})
+        extra={"period": evaluator.period} if evaluator.period else {})
 
 
 def _joined(outcomes: list[Outcome | None]) -> Outcome:
@@ -197,7 +168,7 @@ def _joined(outcomes: list[Outcome | None]) -> Outcome:
     return Outcome(*joined)
 
 
-def _run_steps(timeline: Timeline, plan: Plan, evaluator: Protocol, index: Availability,
+def _run_steps(timeline: Timeline, plan: Plan, evaluator: Protocol, index: LiveIndex,
                evaluated: np.ndarray, outcomes: list[Outcome | None], score_budget: int,
                checkpoint: Checkpointer | None, clock_offset: float, steps: Iterable[int]) -> None:
     """The loop of :func:`replay` over ``steps``: rank, reveal, rank, and checkpoint when

@@ -1,5 +1,5 @@
-"""Folders of arrays that appear whole or not at all and open memory-mapped: the log cache
-(:mod:`livereplay.cache`) and the finished runs of a sweep (:mod:`livereplay.executors`).
+"""Files and folders of arrays that appear whole or not at all and open memory-mapped: the log cache
+(:mod:`livereplay.cache`) and the finished runs of a sweep (:mod:`livereplay.app.executors`).
 
 A folder is written under a staging name beside its final one and renamed into place, so a
 reader never sees half of it; its arrays are ``.npy`` files, so opening them maps them
@@ -40,6 +40,21 @@ def staged_folder(entry: Path) -> Iterator[Path]:
             raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+@contextmanager
+def staged_file(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write into; renamed to ``path`` when the block
+    ends, removed when it fails, so that ``path`` holds the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(handle)
+    try:
+        yield Path(name)
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
         raise
 
 

@@ -1,9 +1,9 @@
 """The paper's hold-out protocol, to compare with numbers from its released code.
 
-With p1 = T-500 and p2 = T-250, a split (a, b) keeps the rows with ``stop < b``, takes each
+With p1 = T-500 and p2 = T-250, a period (a, b) keeps the rows with ``stop < b``, takes each
 user's last 17 of them by start, and makes the last one the user's target if the user has at
 least 2 such rows and the target starts in [a, b); the (up to) 16 before it are its history.
-Splits: test = (p2, T), validation = (p1, p2), training = (0, p1). The learner replays every
+Periods: test = (p2, T), validation = (p1, p2), training = (0, p1). The learner replays every
 row that ends before ``a`` (steps 0 .. a-1) and then ranks each target among the streamers
 available at the target's start; ``repeat`` means the target is in the user's history.
 
@@ -28,7 +28,7 @@ from .protocols import Ending, Outcome, Plan, Protocol
 from .ranking import rank_by_chunks
 
 SEQUENCE_LENGTH = 17  # the target and up to 16 rows of history, as in the paper's code
-SPLITS = ("test", "validation")
+PERIODS = ("test", "validation")
 
 
 class HoldoutEvents(NamedTuple):
@@ -42,20 +42,20 @@ class HoldoutEvents(NamedTuple):
     repeat: np.ndarray
 
 
-def split_window(log: Log, split: str) -> tuple[int, int]:
-    """[a, b) of a split: test = (T-250, T), validation = (T-500, T-250)."""
+def period_window(log: Log, period: str) -> tuple[int, int]:
+    """[a, b) of a period: test = (T-250, T), validation = (T-500, T-250)."""
     T = log.n_steps
     windows = {"test": (T - 250, T), "validation": (T - 500, T - 250)}
-    if split not in windows:
-        raise ReplayError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
-    if windows[split][0] <= 0:
+    if period not in windows:
+        raise ReplayError(f"unknown period {period!r}; choose from {', '.join(PERIODS)}")
+    if windows[period][0] <= 0:
         raise ReplayError(f"the hold-out protocol needs more than 500 steps; the log has {T}")
-    return windows[split]
+    return windows[period]
 
 
-def holdout_events(log: Log, split: str = "test") -> HoldoutEvents:
-    """The evaluated events of a split, vectorised over users."""
-    a, b = split_window(log, split)
+def holdout_events(log: Log, period: str = "test") -> HoldoutEvents:
+    """The evaluated events of a period, vectorised over users."""
+    a, b = period_window(log, period)
     kept = np.flatnonzero(log.stop < b)  # in (start, file position) order
     kept = kept[np.argsort(log.user[kept], kind="stable")]  # grouped by user, still by start
     users = log.user[kept]
@@ -77,24 +77,29 @@ def holdout_events(log: Log, split: str = "test") -> HoldoutEvents:
 
 
 class Holdout(Protocol):
-    """The paper's hold-out protocol on the ``test`` or ``validation`` split."""
+    """The paper's hold-out: each user's last row in the test or validation period.
+
+    The row is ranked among the streamers live at its start, after the learner replayed
+    every row that ended before the period."""
 
     name = "holdout"
     splits = ("repeat", "new")
-    availability = "log"
+    availabilities = ("log",)
+    periods = PERIODS
 
-    def __init__(self, split: str = "test") -> None:
-        self.split = split  # checked by split_window when the replay is planned
+    def __init__(self, availability: str = "log", period: str = "test") -> None:
+        self.availability = availability
+        self.period = period  # checked by period_window when the replay is planned
 
     def plan(self, log: Log, window: tuple[int, int] | None) -> Plan:
         if window is not None:
-            raise ReplayError("the holdout protocol has fixed splits (test, validation): "
-                              "give a split, not a window")
-        a, b = split_window(log, self.split)
+            raise ReplayError("the holdout protocol has fixed periods (test, validation): "
+                              "give a period, not a window")
+        a, b = period_window(log, self.period)
         return Plan(a, b, log.subset(log.stop < a), a)
 
     def after_replay(self, ending: Ending) -> Outcome | None:
-        events = holdout_events(ending.log, self.split)
+        events = holdout_events(ending.log, self.period)
         evaluated = ending.evaluated[events.user]
         events = HoldoutEvents(events.window, *(field[evaluated] for field in events[1:]))
         if len(events.user) == 0:

@@ -1,4 +1,4 @@
-"""Metrics of a set of ranks (``docs/design.md`` § Ranks and metrics; ranks come from
+"""Metrics of a set of ranks (``docs/protocols.md`` (Ranks and metrics); ranks come from
 :mod:`livereplay.ranking`): ``hr@k`` = share with rank < k, ``ndcg@k`` = mean of
 1/log2(rank+2) over ranks < k, ``mrr`` = mean of 1/(rank+1); a miss (rank inf) counts 0.
 ``coverage`` = share of events whose target is among the candidates (finite rank).

@@ -1,4 +1,4 @@
-"""What is predicted at each step, and how it is ranked (``docs/design.md`` § Protocols).
+"""What is predicted at each step, and how it is ranked (``docs/protocols.md``).
 
 A protocol plans what the learner replays (:meth:`Protocol.plan`) and ranks events at three
 moments of the replay loop: before step t is revealed (``starts``), after it (``next``), or
@@ -25,15 +25,17 @@ excluded column is not counted against the user's events.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from importlib.metadata import entry_points
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
 from .arrays import distinct, expand_ranges, pair_keys, positions
-from .availability import Availability
+from .availability import LiveIndex
 from .contract import History, Learner
 from .data import Log
 from .errors import ReplayError
+from .plugins import find, load
 from .ranking import rank_by_chunks
 
 
@@ -62,7 +64,7 @@ class Moment:
 
     t: int
     log: Log
-    index: Availability
+    index: LiveIndex
     history: History
     learner: Learner
     watching: np.ndarray  # log rows covering t
@@ -76,7 +78,7 @@ class Ending:
     """What a protocol may use once the replay has ended."""
 
     log: Log
-    index: Availability
+    index: LiveIndex
     learner: Learner
     evaluated: np.ndarray  # boolean mask of evaluated users
     score_budget: int
@@ -84,11 +86,22 @@ class Ending:
 
 class Protocol:
     """Base of the protocols: by default the whole log is replayed over the window and
-    nothing is ranked; a protocol overrides the moments at which it ranks events."""
+    nothing is ranked; a protocol overrides the moments at which it ranks events.
 
-    name = ""
-    splits: tuple[str, str] = ("", "")
+    A protocol is named on the command line by its registered name, an entry point of the
+    group ``livereplay.protocols``, or ``module:Class`` (:func:`make_protocol`). The options it
+    takes are declared by the class: ``availabilities`` (candidate sets, ``--availability``)
+    and ``periods`` (``--period``), each with its default first; :func:`make_protocol` passes
+    the chosen one to the constructor as ``availability=`` or ``period=``. Each instance
+    records its own in ``availability`` and ``period`` (results report both).
+    """
+
+    name: ClassVar[str] = ""
+    splits: ClassVar[tuple[str, str]] = ("", "")
+    availabilities: ClassVar[tuple[str, ...]] = ()
+    periods: ClassVar[tuple[str, ...]] = ()
     availability: str | None = None
+    period: str | None = None
 
     def plan(self, log: Log, window: tuple[int, int] | None) -> Plan:
         T = log.n_steps
@@ -153,7 +166,6 @@ class Candidates(NamedTuple):
 
 
 AVAILABILITIES = ("log", "others", "span")
-NEXT_AVAILABILITIES = ("log", "span")
 _NONE = np.empty(0, np.int64)
 
 
@@ -180,13 +192,17 @@ def _checked(availability: str, allowed: tuple[str, ...]) -> str:
 
 
 class Starts(Protocol):
-    """Session starts; ``availability`` is ``log`` (A_t), ``others`` or ``span`` (leak-free)."""
+    """Session starts: each row starting at t, its streamer ranked before t is revealed.
+
+    ``availability`` is ``span`` (leak-free, the default), ``others`` (leak-free) or ``log``
+    (A_t, the paper's, which leaks the target)."""
 
     name = "starts"
     splits = ("repeat", "new")
+    availabilities = ("span", "others", "log")
 
-    def __init__(self, availability: str = "log") -> None:
-        self.availability = _checked(availability, AVAILABILITIES)
+    def __init__(self, availability: str = "span") -> None:
+        self.availability = _checked(availability, self.availabilities)
 
     def before_reveal(self, moment: Moment) -> Outcome | None:
         t, log, rows = moment.t, moment.log, moment.starting
@@ -203,22 +219,24 @@ class Starts(Protocol):
 
 
 class Next(Protocol):
-    """The seed's task: what each watching user watches at the next step, among A_t
-    (``log``, the default) or the user's span candidates (``span``)."""
+    """The next step: what each user watching at t+1 watches, ranked once t is revealed.
+
+    Candidates are the streamers live at the revealed step (``log``, A_t, the default: it
+    leaks nothing here) or the user's span candidates (``span``)."""
 
     name = "next"
     splits = ("continuing", "fresh")
+    availabilities = ("log", "span")
 
     def __init__(self, availability: str = "log") -> None:
-        self.candidates = _checked(availability, NEXT_AVAILABILITIES)
-        self.availability = None if availability == "log" else availability  # as results say
+        self.availability = _checked(availability, self.availabilities)
 
     def after_reveal(self, moment: Moment) -> Outcome | None:
         log, rows = moment.log, moment.watching_next
         if len(rows) == 0:
             return None
         users, event_of_row = distinct(log.user[rows], inverse=True)
-        candidates = candidates_at(self.candidates, moment, users)
+        candidates = candidates_at(self.availability, moment, users)
         targets, uncounted = candidates.ranked(users, event_of_row, log.streamer[rows])
         now = moment.watching
         kept_watching = np.isin(pair_keys(log.user[rows], log.streamer[rows]),
@@ -234,3 +252,59 @@ class Next(Protocol):
         the T steps of the window that have a next step."""
         steps = min(plan.b, plan.log.n_steps - 1) - plan.a
         return float((outcome.ranks == 0).sum()) / (n_evaluated_users * steps)
+
+
+ENTRY_POINT_GROUP = "livereplay.protocols"
+
+#: name -> import path of every built-in protocol
+BUILTIN: dict[str, str] = {"starts": "livereplay.protocols:Starts",
+                           "next": "livereplay.protocols:Next",
+                           "holdout": "livereplay.holdout:Holdout"}
+
+
+def protocol_class(spec: str) -> type[Protocol]:
+    """The protocol class named by ``spec``: a built-in name, an entry point of the group
+    ``livereplay.protocols``, or ``module:Class``."""
+    cls = find(spec, BUILTIN, group=ENTRY_POINT_GROUP, kind="protocol")
+    if not (isinstance(cls, type) and issubclass(cls, Protocol)):
+        raise ReplayError(f"protocol {spec!r} is not a subclass of livereplay.protocols.Protocol")
+    return cls
+
+
+def available_protocols() -> dict[str, str]:
+    """Name -> the first line of its docstring, for every protocol that can be named."""
+    found = dict(BUILTIN)
+    found.update((entry.name, entry.value) for entry in entry_points(group=ENTRY_POINT_GROUP))
+    return {name: (load(path).__doc__ or "").strip().split("\n")[0]
+            for name, path in found.items()}
+
+
+def make_protocol(spec: str, *, availability: str | None = None,
+                  period: str | None = None) -> Protocol:
+    """The protocol ``spec`` names, with its options: ``availability`` among the candidate
+    sets its class takes (default: its first), ``period`` among its periods (likewise). An
+    option the protocol does not take is an error rather than silently ignored.
+
+    >>> make_protocol("starts").availability, make_protocol("next").availability
+    ('span', 'log')
+    >>> make_protocol("holdout", period="validation").period
+    'validation'
+    """
+    cls = protocol_class(spec)
+    if availability is not None and availability not in cls.availabilities:
+        takers = [name for name in BUILTIN if availability in protocol_class(name).availabilities]
+        if not takers:
+            raise ReplayError(f"unknown availability {availability!r}; choose from "
+                              f"{', '.join(AVAILABILITIES)}")
+        raise ReplayError(f"availability {availability!r} applies to the {' and '.join(takers)} "
+                          f"protocol{'s' if len(takers) > 1 else ''} only")
+    if period is not None and period not in cls.periods:
+        if cls.periods:
+            raise ReplayError(f"unknown period {period!r}; choose from {', '.join(cls.periods)}")
+        raise ReplayError(f"period {period!r} applies to the holdout protocol only")
+    options = {}
+    if cls.availabilities:
+        options["availability"] = availability or cls.availabilities[0]
+    if cls.periods:
+        options["period"] = period or cls.periods[0]
+    return cls(**options)

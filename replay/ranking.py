@@ -1,6 +1,6 @@
 """Scoring users against candidates, and what is done with the scores: ranks and slates.
 
-The tie rule, stated once for the whole project (``docs/design.md`` § Ranks and metrics):
+The tie rule, stated once for the whole project (``docs/protocols.md`` (Ranks and metrics)):
 ranks are zero-based and **pessimistic**, a target's rank is the number of other counted
 candidates scoring greater than or equal to it, so equal scores never help a target; a
 target missing from the candidates is a miss (rank infinity). Replay, the hold-out protocol

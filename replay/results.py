@@ -94,7 +94,7 @@ class Result:
         return present, np.array([summarise(self.ranks[days == d])[metric] for d in present])
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON result (``docs/design.md`` § Results): each split's metrics carry
+        """The JSON result (``docs/reproducibility.md`` (A run's result)): each split's metrics carry
         ``coverage`` and, unless ``bootstrap`` is 0, ``ci``: metric -> [low, high]."""
         metrics: dict[str, dict[str, Any]] = self.metrics()
         for split, bounds in self.intervals.items():

@@ -4,8 +4,8 @@
 figures the presets are calibrated on (size, interval lengths, repeat share, rows per user,
 distinct viewers per streamer, simultaneous viewing) and the distributions behind them
 (compared by the two-sample Kolmogorov-Smirnov statistic). Beyond the marginals, four
-figures of the structure of viewing -- habits, longer viewings of familiar channels, hops
-that follow the channel left, taste drift -- are what :func:`fit_structure` fits the
+figures of the structure of viewing -- habits, longer viewings of familiar streamers, hops
+that follow the streamer left, taste drift -- are what :func:`fit_structure` fits the
 simulator's mechanisms to, and :func:`fit_parameters` fits any parameter to any figure.
 
 >>> from livereplay.data import read_csv, default_data_path
@@ -42,7 +42,7 @@ REAL_100K: dict[str, float] = {
 }
 # The full release, as published (rounded): only its size is known here.
 REAL_FULL: dict[str, float] = {"rows": 124_000_000, "users": 15_500_000, "streamers": 465_000}
-# Counts that shrink with the log when users and channels are scaled; the rest are shares.
+# Counts that shrink with the log when users and streamers are scaled; the rest are shares.
 SIZES = ("rows", "users", "streamers")
 
 SCALARS = {
@@ -169,19 +169,19 @@ def _first_of_pairs(log: Log) -> np.ndarray:
 
 
 def familiar_watch_ratio(log: Log) -> float:
-    """How much longer users watch channels they know: the mean interval of rows on a
-    channel the user watched before over that of rows on a channel new to the user."""
+    """How much longer users watch streamers they know: the mean interval of rows on a
+    streamer the user watched before over that of rows on a streamer new to the user."""
     interval = (log.stop - log.start).astype(np.float64)
     new = _first_of_pairs(log)
     return float(interval[~new].mean() / interval[new].mean())
 
 
 def _co_viewer_overlap(log: Log, a: np.ndarray, b: np.ndarray, viewer: np.ndarray) -> np.ndarray:
-    """For each pair of channels (a[i], b[i]): how many users other than ``viewer[i]``
+    """For each pair of streamers (a[i], b[i]): how many users other than ``viewer[i]``
     watched both, over the smaller of the two audiences (0 to 1), from the log's pairs."""
     pairs = distinct(pair_keys(log.user, log.streamer))
     audience = np.bincount(split_pair_keys(pairs)[1], minlength=log.n_streamers)
-    # look among the viewers of whichever channel of the two has fewer
+    # look among the viewers of whichever streamer of the two has fewer
     swap = audience[a] > audience[b]
     small, large = np.where(swap, b, a), np.where(swap, a, b)
     by_channel = np.sort((pairs & 0xFFFFFFFF) << 32 | pairs >> 32)  # streamer << 32 | user
@@ -194,12 +194,12 @@ def _co_viewer_overlap(log: Log, a: np.ndarray, b: np.ndarray, viewer: np.ndarra
 
 
 def hop_lift(log: Log) -> float:
-    """How much hops follow the channel left, beyond the user's taste: over the rows on a
-    channel new to the user that follow another row of the user, the mean co-viewer
-    overlap of their channel with the previous row's (:func:`_co_viewer_overlap`) on hops
+    """How much hops follow the streamer left, beyond the user's taste: over the rows on a
+    streamer new to the user that follow another row of the user, the mean co-viewer
+    overlap of their streamer with the previous row's (:func:`_co_viewer_overlap`) on hops
     (rows starting as the user's viewing stops), over the same on rows after a break. 1:
-    a hop lands no closer to the channel just left than a new choice after a break lands
-    to the last channel watched."""
+    a hop lands no closer to the streamer just left than a new choice after a break lands
+    to the last streamer watched."""
     user, streamer, start, stop = _columns(log)
     order, previous_stop = _previous_stops(user, start, stop)
     user, start, streamer = user[order], start[order], streamer[order]
@@ -212,7 +212,7 @@ def hop_lift(log: Log) -> float:
 
 def taste_persistence(log: Log) -> float:
     """How much a user's taste persists over the weeks: over successive pairs of a user's
-    rows on channels new to the user, the mean co-viewer overlap of the two channels
+    rows on streamers new to the user, the mean co-viewer overlap of the two streamers
     (:func:`_co_viewer_overlap`) when the second started a week or more after the first,
     over the same when it started within a day. Tastes that drift make choices a week apart
     less alike than choices a day apart."""
@@ -335,9 +335,9 @@ def fit_parameters(params: SimParams, fits: Sequence[Fit], real: Log | Sequence[
 def structure_fits() -> tuple[Fit, ...]:
     """What :func:`fit_structure` fits, in this order, each to a figure of the real sample:
     the share of habitual sessions to how users keep to their usual time of day, how much
-    longer familiar channels are watched to the ratio of their viewings' mean lengths, how
-    much hops follow the channel left to how much closer to it (in co-viewers) they land
-    than choices after a break land to the last channel watched, and how fast tastes drift
+    longer familiar streamers are watched to the ratio of their viewings' mean lengths, how
+    much hops follow the streamer left to how much closer to it (in co-viewers) they land
+    than choices after a break land to the last streamer watched, and how fast tastes drift
     to how much less alike new choices a week apart are than new choices a day apart."""
     return (Fit("habit_share", 0.0, 1.0, habit_concentration),
             Fit("watch_familiarity", 0.0, 1.0, familiar_watch_ratio),
@@ -350,7 +350,7 @@ def fit_structure(params: SimParams, real: Log, seeds: Sequence[int], rounds: in
     """``params`` with the parameters of :func:`structure_fits` fitted to the ``real`` log
     (each figure averaged over the simulated logs of ``seeds``, at the scale of ``params``),
     then the median viewing length refitted so that the mean interval stays the real one:
-    watching familiar channels longer lengthens viewings overall.
+    watching familiar streamers longer lengthens viewings overall.
 
     ``python benchmarks/fidelity.py --fit-structure --seeds 0,1`` runs it on the embedded
     sample with the ``twitch-sample`` preset; the presets hold the values it prints."""

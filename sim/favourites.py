@@ -1,6 +1,6 @@
-"""The channels each user has watched, and how often: what sends a user back to a favourite.
+"""The streamers each user has watched, and how often: what sends a user back to a favourite.
 
-The platform asks, at every step, for all the favourites of the users choosing a channel and
+The platform asks, at every step, for all the favourites of the users choosing a streamer and
 for the count of the pairs it records. A table of all pairs sorted by key answers with
 binary searches over the whole table, a few cache misses per row once it holds the tens of
 millions of pairs of the full release; here each user's pairs sit together, so a question
@@ -29,10 +29,10 @@ def _room(size: np.ndarray) -> np.ndarray:
 
 
 class Favourites:
-    """Rows so far of each (user, channel) pair, kept per user.
+    """Rows so far of each (user, streamer) pair, kept per user.
 
-    A user's pairs fill a block of one shared array, sorted by channel and packed as
-    ``channel << 32 | rows``; the block has room for the next power of two of them. A user
+    A user's pairs fill a block of one shared array, sorted by streamer and packed as
+    ``streamer << 32 | rows``; the block has room for the next power of two of them. A user
     who outgrows it moves to a new block at the end of the array; the old one is left
     unused, which at most doubles the slots (each move frees half the new block's room).
     Memory is proportional to users and distinct pairs, never to rows.
@@ -45,19 +45,19 @@ class Favourites:
         self.end = 0
 
     def _blocks(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(index into ``users``, slot) of every pair of each user, by index, then channel."""
+        """(index into ``users``, slot) of every pair of each user, by index, then streamer."""
         first = self.offset[users]
         return expand_ranges(first, first + self.size[users])
 
     def of_users(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every pair of the given users: (index into ``users``, channel, rows), sorted by
-        index, then channel."""
+        """Every pair of the given users: (index into ``users``, streamer, rows), sorted by
+        index, then streamer."""
         owner, slot = self._blocks(users)
         held = self.slots[slot]
         return owner, held >> 32, held & _LOW
 
     def counts(self, users: np.ndarray, channels: np.ndarray) -> np.ndarray:
-        """Rows so far of each pair (users[i], channels[i]); 0 if never watched."""
+        """Rows so far of each pair (users[i], streamers[i]); 0 if never watched."""
         owner, slot = self._blocks(users)
         held = self.slots[slot]
         match = (held >> 32) == np.asarray(channels, np.int64)[owner]
@@ -66,7 +66,7 @@ class Favourites:
         return count
 
     def add(self, users: np.ndarray, channels: np.ndarray) -> None:
-        """Count a row of each pair (users[i], channels[i])."""
+        """Count a row of each pair (users[i], streamers[i])."""
         keys, rows = distinct(pair_keys(users, channels), counts=True)
         touched = distinct(keys >> 32)
         owner, slot = self._blocks(touched)

@@ -5,20 +5,20 @@ policy learns from next. These metrics measure that beyond acceptance, over the 
 and per simulated day (their drift), from the simulated log and from what the slates showed
 (:class:`Exposure`, recorded as the run goes):
 
-acceptance        -- share of the users shown a slate who took a channel from it
+acceptance        -- share of the users shown a slate who took a streamer from it
 watch_per_user    -- viewing steps per active user and day (a user is active on a day when a
-                     row of theirs starts that day; both channels count when a user watches
+                     row of theirs starts that day; both streamers count when a user watches
                      two at once)
-new_share         -- share of viewing steps on channels new to the user (never watched before
+new_share         -- share of viewing steps on streamers new to the user (never watched before
                      the viewing started)
-impression_gini   -- Gini coefficient of impressions (slate entries shown) over the channels
-                     live that day: 0 when every live channel is shown equally, near 1 when a
+impression_gini   -- Gini coefficient of impressions (slate entries shown) over the streamers
+                     live that day: 0 when every live streamer is shown equally, near 1 when a
                      few take every impression
-watch_gini        -- Gini coefficient of viewing steps over the channels live that day
-diversity         -- distinct channels watched per active user and day
+watch_gini        -- Gini coefficient of viewing steps over the streamers live that day
+diversity         -- distinct streamers watched per active user and day
 
 Rows belong to the day their viewing starts. Over the whole run, per-user-day metrics are
-totals over total active user-days, and the Gini coefficients are over the channels live at
+totals over total active user-days, and the Gini coefficients are over the streamers live at
 some point of the run, of their totals. ``drift`` is each daily series' least-squares slope,
 in units per day.
 
@@ -72,7 +72,7 @@ def daily_log_metrics(user: np.ndarray, streamer: np.ndarray, start: np.ndarray,
     """The per-user metrics of a log, per day: ``watch_per_user``, ``new_share`` and
     ``diversity`` (NaN on a day without rows), with the totals they are ratios of
     (``watch``, ``new_watch``, ``active``: active users, ``distinct``: distinct (user,
-    channel) pairs)."""
+    streamer) pairs)."""
     day = np.asarray(start, np.int64) // STEPS_PER_DAY
     length = (np.asarray(stop, np.int64) - start).astype(np.float64)
     users = int(np.max(user, initial=0)) + 1
@@ -90,15 +90,15 @@ def daily_log_metrics(user: np.ndarray, streamer: np.ndarray, start: np.ndarray,
 
 class Exposure:
     """What the slates of a run showed, recorded as it goes at a cost per step of one
-    bincount of the slates over the channels (never users x channels): per day, the channels
-    live when a slate was shown, the impressions of each channel, the users shown a
-    (non-empty) slate and those who took a channel from it."""
+    bincount of the slates over the streamers (never users x streamers): per day, the streamers
+    live when a slate was shown, the impressions of each streamer, the users shown a
+    (non-empty) slate and those who took a streamer from it."""
 
     def __init__(self, n_channels: int, n_steps: int) -> None:
         n_days = -(-n_steps // STEPS_PER_DAY)
         self.live = np.zeros((n_days, n_channels), bool)
         self.impressions_today = np.zeros(n_channels, np.int64)
-        self.impressions: list[np.ndarray] = []  # per finished day: (day, channel, count) rows
+        self.impressions: list[np.ndarray] = []  # per finished day: (day, streamer, count) rows
         self.shown = np.zeros(n_days, np.int64)
         self.taken = np.zeros(n_days, np.int64)
 
@@ -107,7 +107,7 @@ class Exposure:
         return len(self.shown)
 
     def record_slates(self, t: int, live: np.ndarray, slates: np.ndarray) -> None:
-        """The channels live at step ``t`` and the slates shown (one row per user)."""
+        """The streamers live at step ``t`` and the slates shown (one row per user)."""
         day = t // STEPS_PER_DAY
         while len(self.impressions) < day:
             self._close_day()
@@ -116,12 +116,12 @@ class Exposure:
                                               minlength=len(self.impressions_today))
 
     def record_choices(self, t: int, channels: np.ndarray) -> None:
-        """What the users shown a slate at step ``t`` did: the channel each took, -1 if none."""
+        """What the users shown a slate at step ``t`` did: the streamer each took, -1 if none."""
         self.shown[t // STEPS_PER_DAY] += len(channels)
         self.taken[t // STEPS_PER_DAY] += int((channels >= 0).sum())
 
     def daily_impressions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(day, channel, impressions) of every channel shown on a day."""
+        """(day, streamer, impressions) of every streamer shown on a day."""
         while len(self.impressions) < self.n_days:
             self._close_day()
         rows = np.concatenate([np.empty((0, 3), np.int64)] + self.impressions)
@@ -170,7 +170,7 @@ def feedback(simulated: SimulatedLog, exposure: Exposure) -> Feedback:
     n_days, n_channels = exposure.live.shape
     user, streamer, start = simulated.user, simulated.streamer, simulated.start
     daily = daily_log_metrics(user, streamer, start, simulated.stop, simulated.new, n_days)
-    # the channel-days that count for concentration: live when a slate was shown, or watched
+    # the streamer-days that count for concentration: live when a slate was shown, or watched
     length = (simulated.stop.astype(np.int64) - start).astype(np.float64)
     watched = start.astype(np.int64) // STEPS_PER_DAY * n_channels + streamer
     shown_day, shown_channel, shown_count = exposure.daily_impressions()

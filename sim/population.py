@@ -19,7 +19,7 @@ DRIFT_BLOCK = 1 << 20  # users whose tastes drift together: bounds the memory of
 
 
 def taste_vectors(params: SimParams, rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` latent taste vectors (users' or channels'), i.i.d. normal of variance
+    """``n`` latent taste vectors (users' or streamers'), i.i.d. normal of variance
     1/``factors`` per coordinate, so that a match (a dot product) has variance 1/``factors``."""
     return rng.normal(0.0, 1 / np.sqrt(params.factors), (n, params.factors))
 
@@ -35,7 +35,7 @@ def daily_rhythm(hourly: tuple[float, ...]) -> np.ndarray:
 
 
 class Broadcasts(NamedTuple):
-    """Planned broadcasts, sorted by start: channel, start and stop steps, broadcast id."""
+    """Planned broadcasts, sorted by start: streamer, start and stop steps, broadcast id."""
 
     streamer: np.ndarray
     start: np.ndarray
@@ -44,7 +44,7 @@ class Broadcasts(NamedTuple):
 
 
 class Streamers:
-    """The channels: popularity, taste vector, schedule kind and habitual start of each."""
+    """The streamers: popularity, taste vector, schedule kind and habitual start of each."""
 
     def __init__(self, params: SimParams, rng: np.random.Generator) -> None:
         n = params.n_streamers
@@ -62,7 +62,7 @@ class Streamers:
         return rng.choice(STEPS_PER_DAY, size=n, p=self.rhythm / self.rhythm.sum())
 
     def plan_day(self, day: int, first_stream_id: int, rng: np.random.Generator) -> Broadcasts:
-        """The broadcasts starting on ``day``: channels live around the clock broadcast all day,
+        """The broadcasts starting on ``day``: streamers live around the clock broadcast all day,
         regular ones most days near their habitual time, irregular ones now and then at any time."""
         p = self.params
         chance = np.select([self.kind == AROUND_THE_CLOCK, self.kind == REGULAR],
@@ -178,7 +178,7 @@ class Users:
 
     def watch_lengths(self, familiarity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """How many steps each viewing would last if the broadcast went on (>= 1), given the
-        user's past rows with the channel (``familiarity``, one per viewing)."""
+        user's past rows with the streamer (``familiarity``, one per viewing)."""
         p = self.params
         median = np.log(p.watch_median_steps) + p.watch_familiarity * np.log1p(familiarity)
         lengths = rng.lognormal(median, p.watch_sigma, len(familiarity))

@@ -9,61 +9,39 @@ Every number the simulator uses is a field of :class:`SimParams`, so a preset is
 >>> preset("tiny", **parse_overrides(["hop_probability=0.3"])).hop_probability
 0.3
 
-The ``twitch-100k`` preset is calibrated against the Twitch 100k file (Rappaz, McAuley &
-Aberer, RecSys 2021): its daily rhythm is the hourly share of row starts in the real sample,
-the viewing lengths, hop and second-channel rates come from the sample's interval lengths,
-gaps and overlaps, and the popularity, activity and loyalty laws were tuned so that the
-simulated log lands on the real file's size, repeat share, rows per user and distinct
-viewers per streamer (see :mod:`livereplay.sim.calibration` and ``benchmarks/sim_speed.py``). The
-smaller presets keep every law and shrink the populations and the horizon.
+Presets: ``tiny`` (seconds, for tests), ``small`` (a quick demo), ``twitch-sample`` (fitted
+to the embedded sample), ``twitch-100k`` (the scale of the Twitch 100k file of Rappaz, McAuley
+& Aberer, RecSys 2021) and ``twitch-full`` (the scale of the full release).
 
-Every preset has the structure of viewing fitted to the embedded sample
-(:func:`livereplay.sim.calibration.fit_structure`, ``python benchmarks/fidelity.py
---fit-structure --seeds 0,1``): a third of a user's sessions start around the user's
-habitual time of day (``habit_share`` 0.36: 39% of the sample's session starts lie within
-two hours of their user's usual time, 27% without habits); a familiar channel is watched
-longer (``watch_familiarity`` 0.3: a viewing of a channel watched before lasts 1.35 times as
-long as a first one in the sample, 1.02 times without); and hops barely follow the channel
-left (``hop_similarity`` 0.016 of the user's own taste: in the sample a hop lands no
-closer, in co-viewers, to the channel just left than a choice after a break lands to the
-last channel watched -- its figure is 0.99 -- so what links successive channels is the
-user's taste); and tastes drift little (``taste_drift`` 0.004 of a user's taste renewed a
-day: in co-viewers, the sample's new channels of a user a week or more apart are 1.16 times
-as alike as those within a day, the simulated ones 1.19 times without drift and 1.05 with
-0.25; the figure varies from seed to seed by as much). The median
-viewing length is then refitted to each preset's real mean interval
-(``python benchmarks/sim_speed.py --fit-interval`` for the 100k file's).
-
-The ``twitch-sample`` preset is fitted to the embedded sample itself, not scaled down from
-``twitch-100k``: the sample's users are not a uniform draw of the 100k file's. A uniform
-draw of 2,151 of its users would watch 13.6k channels in expectation (from the file's
-viewers per channel); the sample's watch 4,705, five viewers each. Its number of channels,
-the weight of taste in an exploring user's choice and the spread of popularity were fitted
-on the sample's validation days 20-31, after the structure of viewing above (``python
-benchmarks/fidelity.py --fit --seeds 0,1,2,3``, :func:`livereplay.sim.calibration.fit_parameters`:
-four seeds, as ``pop``'s hr@1 varies by half from one log to another at the sample's scale)
-to the channels the sample's users watch,
-to ``mf``'s hr@10 on channels new to the user (taste ends at the top of its range, 32: the
-simulated users' choices among new channels stay less predictable than the real ones') and
-to ``pop``'s hr@1. The weight of taste is every preset's (the marginal calibration does not
-see it: with 32 instead of 2, every figure of ``twitch-100k``'s stays within tolerance), so
-that what users choose among new channels is as predictable in the larger worlds, and
-policies that learn the users' tastes can tell in closed loop.
-
-The ``twitch-full`` preset has the scale of the full release (15.5M users, 465k streamers,
-124M rows over the same 6148 steps). It keeps every law of ``twitch-100k`` but activity:
-the full release has 8 rows per user where the 100k file has 30, so the median sessions a
-day was lowered (their spread kept) until the log has 8.0 rows per user who appears in it;
-``n_users`` is then 15.5M over the share of users who ever arrive (0.856), and
-``n_streamers`` 465k over the share of channels ever watched (0.994). These were measured
-on the preset at a tenth and a twentieth of its users and channels
-(``python benchmarks/sim_speed.py twitch-full --scale 0.05``), which is sound because
-:meth:`SimParams.scaled` keeps every law: rows per user, viewers per channel and the shares
-do not move with the scale. At full scale the log has 124.1M rows, 15.49M users and 466.6k
-streamers; with fewer rows per user, fewer of them are repeats (0.32 of rows, against 0.51
-in the 100k file). (Measured with taste weighing 2; with 32, at a twentieth: 6,166,659
-rows, 774,187 users, 23,344 streamers, each within 0.5% of the full release's at that
-scale, as with 2: 6,167,293, 774,187, 23,343.)
+- ``twitch-100k``: the daily rhythm is the hourly share of row starts in the real sample; the
+  viewing lengths, hop and second-streamer rates come from the sample's interval lengths,
+  gaps and overlaps; the popularity, activity and loyalty laws are tuned so that the log
+  lands on the real file's size, repeat share, rows per user and distinct viewers per
+  streamer (:mod:`livereplay.sim.calibration`; ``python benchmarks/sim_speed.py twitch-100k
+  --calibration DIR`` measures each figure against the real file's marginals). The smaller
+  presets keep every law and shrink the populations and the horizon.
+- Every preset holds the structure of viewing fitted to the embedded sample
+  (:func:`livereplay.sim.calibration.fit_structure`, ``python benchmarks/fidelity.py
+  --fit-structure``): how much users keep to their habitual time of day (``habit_share``),
+  how much longer a familiar streamer is watched (``watch_familiarity``), how much a hop
+  follows the streamer left (``hop_similarity``) and how fast tastes drift
+  (``taste_drift``); then the median viewing length, so that the mean interval stays the
+  real one (``python benchmarks/sim_speed.py --fit-interval``).
+- ``twitch-sample`` is fitted to the embedded sample itself, whose users are not a uniform
+  draw of the 100k file's (they watch far fewer streamers than such a draw would): its
+  number of streamers, the weight of taste in an exploring user's choice and the spread of
+  popularity are fitted on the sample's validation days 20-31 (``python
+  benchmarks/fidelity.py --fit``, :func:`livereplay.sim.calibration.fit_parameters`) to the
+  streamers the sample's users watch, to ``mf``'s hr@10 on new streamers and to ``pop``'s
+  hr@1. The weight of taste so fitted is every preset's: the marginals do not constrain it,
+  and it is what lets a learner that learns the users' tastes tell in closed loop.
+- ``twitch-full`` keeps every law of ``twitch-100k`` but activity: the full release has
+  about 8 rows per user where the 100k file has 30, so the median sessions a day are lower
+  (their spread kept), and ``n_users`` and ``n_streamers`` are the release's counts over the
+  share of users who ever arrive and of streamers ever watched, measured on the preset at a
+  twentieth of its scale (``python benchmarks/sim_speed.py twitch-full --scale 0.05``),
+  which :meth:`SimParams.scaled` makes sound: it keeps rows per user, viewers per streamer
+  and those shares.
 """
 from __future__ import annotations
 
@@ -82,21 +60,21 @@ class SimParams:
     """Everything that shapes a simulated platform (steps are ten minutes, 144 a day).
 
     Streamers
-      n_streamers           -- channels on the platform; only those someone watches appear in the log
-      popularity_sigma      -- log-normal spread of channel popularity (heavy tail)
-      around_the_clock_share, regular_share -- shares of channels live all the time, and of
+      n_streamers           -- streamers on the platform; only those someone watches appear in the log
+      popularity_sigma      -- log-normal spread of streamer popularity (heavy tail)
+      around_the_clock_share, regular_share -- shares of streamers live all the time, and of
                                regular daily broadcasters (the rest broadcast irregularly)
-      regular_days, irregular_days -- chance that a regular / irregular channel is live on a day
+      regular_days, irregular_days -- chance that a regular / irregular streamer is live on a day
       start_jitter_steps    -- spread of a regular broadcaster's start around its habitual time
       broadcast_median_steps, broadcast_sigma -- log-normal length of a broadcast
     Users
       n_users               -- viewers
       sessions_per_day, activity_sigma -- median sessions a day and log-normal spread (heavy tail)
       loyalty_mean, loyalty_concentration -- Beta law of the chance a user returns to a live
-                               favourite (a channel watched before, chosen by how often)
-      browse_share          -- chance that a user who explores picks a live channel at random
+                               favourite (a streamer watched before, chosen by how often)
+      browse_share          -- chance that a user who explores picks a live streamer at random
                                (browsing the directory) rather than by popularity and taste
-      candidates            -- live channels, drawn by popularity, that an exploring user weighs
+      candidates            -- live streamers, drawn by popularity, that an exploring user weighs
       taste                 -- weight of the latent taste match among those candidates
       factors               -- dimension of the latent taste vectors
       taste_drift           -- share of a user's taste renewed every day (its variance), so
@@ -104,30 +82,30 @@ class SimParams:
       watch_median_steps, watch_sigma -- log-normal law of a viewing's length before rounding
                                up (bounded by the end of the broadcast)
       watch_familiarity     -- a viewing's median length is multiplied by (1 + the user's past
-                               rows with the channel) to this power: people watch what they
+                               rows with the streamer) to this power: people watch what they
                                know for longer (fitted, see livereplay.sim.calibration)
       habit_share           -- share of a user's sessions that start around the user's own
                                habitual time of day (drawn from the rhythm), the rest following
                                the platform's rhythm (fitted)
       habit_spread_steps    -- standard deviation, in steps, of those sessions' start around it
-      hop_similarity        -- weight, in the choice of a viewer leaving a channel (a hop, or
-                               a second channel), of the taste match between the channel left
+      hop_similarity        -- weight, in the choice of a viewer leaving a streamer (a hop, or
+                               a second streamer), of the taste match between the streamer left
                                and each candidate, relative to the user's own taste's: hops
                                follow co-watching (fitted)
-      hop_probability       -- chance that a viewer moves on to another channel when a viewing ends
-      second_channel_probability -- chance that a viewer also opens a second channel
+      hop_probability       -- chance that a viewer moves on to another streamer when a viewing ends
+      second_streamer_probability -- chance that a viewer also opens a second streamer
       hourly_rhythm         -- relative session arrivals per hour of the day (also the
                                start times of broadcasts)
     Closed loop (a slate of recommendations shown to arriving users; see livereplay.sim.closed_loop)
-      slate_size            -- k, channels shown
+      slate_size            -- k, streamers shown
       accept_outside        -- utility of ignoring the slate (a multinomial logit with an
                                outside option: see Platform.accept_from_slate)
       accept_taste, accept_familiarity, accept_popularity -- weights of the taste match, of
-                               log(1 + the user's past rows with the channel) and of its log
-                               popularity in a shown channel's utility: the user's own
+                               log(1 + the user's past rows with the streamer) and of its log
+                               popularity in a shown streamer's utility: the user's own
                                affinity weighs, popularity does not by default
       accept_position       -- weight of log(1 + place in the slate) taken off a shown
-                               channel's utility: the first places are looked at more
+                               streamer's utility: the first places are looked at more
     Horizon
       n_steps               -- steps simulated
     """
@@ -159,7 +137,7 @@ class SimParams:
     habit_spread_steps: float = 6.0
     hop_similarity: float = 0.016
     hop_probability: float = 0.12
-    second_channel_probability: float = 0.055
+    second_streamer_probability: float = 0.055
     hourly_rhythm: tuple[float, ...] = REAL_HOURLY_RHYTHM
     slate_size: int = 10
     accept_outside: float = 4.0
@@ -177,7 +155,7 @@ class SimParams:
         problems += [f"{name} must lie in [0, 1]" for name in
                      ("around_the_clock_share", "regular_share", "regular_days",
                       "irregular_days", "loyalty_mean", "browse_share", "hop_probability",
-                      "second_channel_probability", "habit_share", "taste_drift")
+                      "second_streamer_probability", "habit_share", "taste_drift")
                      if not 0 <= getattr(self, name) <= 1]
         problems += [f"{name} must not be negative" for name in
                      ("watch_familiarity", "hop_similarity") if getattr(self, name) < 0]
@@ -194,9 +172,9 @@ class SimParams:
         return asdict(self)
 
     def scaled(self, fraction: float) -> SimParams:
-        """The same world with ``fraction`` of its users and of its channels (at least one of
+        """The same world with ``fraction`` of its users and of its streamers (at least one of
         each) and every law kept: rows, users and streamers in the log shrink about in
-        proportion, while rows per user, viewers per channel and the shares stay put.
+        proportion, while rows per user, viewers per streamer and the shares stay put.
 
         >>> preset("twitch-full").scaled(0.1).n_users == round(preset("twitch-full").n_users / 10)
         True

@@ -1,4 +1,4 @@
-"""A live-streaming platform as SimPy processes: channels go live, users arrive, watch and hop.
+"""A live-streaming platform as SimPy processes: streamers go live, users arrive, watch and hop.
 
 The story, as the processes tell it:
 
@@ -8,14 +8,14 @@ The story, as the processes tell it:
 * ``audience`` -- at each step users arrive in sessions with a heavy-tailed activity, some
   following the platform's daily rhythm and some around their own habitual time of day;
   they and the viewers hopping on from an ended viewing tune in: a user goes back to a live
-  favourite with a personal loyalty, otherwise explores the live channels by popularity and
-  taste (a viewer leaving a channel leans to channels like it: hops follow co-watching),
+  favourite with a personal loyalty, otherwise explores the live streamers by popularity and
+  taste (a viewer leaving a streamer leans to streamers like it: hops follow co-watching),
   now and then browsing at random; in closed loop an arriving user is first shown a slate
-  of recommendations. Some also open a second channel at once.
+  of recommendations. Some also open a second streamer at once.
 * ``drifting`` -- every midnight the users' tastes drift a little.
 * ``watching`` -- viewers who tuned in together for the same length watch until the end
-  (bounded by the broadcast; longer on channels they know); then some hop on to another
-  channel, the others leave.
+  (bounded by the broadcast; longer on streamers they know); then some hop on to another
+  streamer, the others leave.
 
 Design for speed. A process per viewer and per broadcast would mean millions of SimPy events
 and Python-level choices at the scale of the Twitch 100k file (3M viewings, 6148 steps).
@@ -24,24 +24,24 @@ who arrive at the same step, the viewings that start together and last equally l
 keeps what it is good at -- the processes and their timing (a viewing ends ``steps`` later;
 hoppers come back to the audience exactly then) -- and every decision inside a cohort is a
 handful of numpy operations over its members: Poisson arrivals drawn as one superposition,
-choices among live channels by sampling a few candidates in proportion to popularity and
-weighing them with low-dimensional taste vectors (never a users x channels matrix), and
-favourites kept as (channel, count) pairs in a block per user (:mod:`livereplay.sim.favourites`).
-A step costs in proportion to the rows it starts, whatever the number of users and channels
+choices among live streamers by sampling a few candidates in proportion to popularity and
+weighing them with low-dimensional taste vectors (never a users x streamers matrix), and
+favourites kept as (streamer, count) pairs in a block per user (:mod:`livereplay.sim.favourites`).
+A step costs in proportion to the rows it starts, whatever the number of users and streamers
 (3 ms at the 100k file's scale, 60 ms at the full release's), plus the per-cohort overhead.
 
 Rows go to a sink as they start, a step at a time, in the order of the log: kept in memory
 (:func:`simulate`) or written to CSV in batches (:func:`simulate_to_csv`, what ``livereplay
-simulate --out`` does), so memory holds the world -- users, channels, distinct pairs --
+simulate --out`` does), so memory holds the world -- users, streamers, distinct pairs --
 and never the log: the full release's scale (124M rows) is written on a modest machine.
 
 Within a step the audience lets everything else due at that step happen first (a zero-length
 timeout: SimPy runs events of equal time in the order they were scheduled), so it sees the
-channels that went live and the viewers whose viewing ended at that step.
+streamers that went live and the viewers whose viewing ended at that step.
 
 Randomness comes from independent streams spawned from one seed (population, schedules,
 arrivals, choices, slate acceptance, taste drift), so the same seed gives the same log and,
-in closed loop, every policy faces the same channels, schedules and arrivals.
+in closed loop, every policy faces the same streamers, schedules and arrivals.
 
 >>> from livereplay.sim.presets import preset
 >>> result = simulate(preset("tiny"), seed=1)
@@ -72,10 +72,10 @@ class Slate(Protocol):
     """A recommender shown to arriving users in closed loop (see :mod:`livereplay.sim.closed_loop`)."""
 
     def recommend(self, users: np.ndarray, live: np.ndarray, t: int) -> np.ndarray:
-        """An (len(users) x k) array of channels among ``live`` to show each user at step t."""
+        """An (len(users) x k) array of streamers among ``live`` to show each user at step t."""
 
     def chosen(self, t: int, users: np.ndarray, channels: np.ndarray) -> None:
-        """What the users shown a (non-empty) slate at step ``t`` did: the channel each took
+        """What the users shown a (non-empty) slate at step ``t`` did: the streamer each took
         from it, -1 where ignored."""
 
     def observe(self, t: int, users: np.ndarray, streamers: np.ndarray, stops: np.ndarray) -> None:
@@ -83,7 +83,7 @@ class Slate(Protocol):
 
 
 class Viewers(NamedTuple):
-    """Users about to tune in: their session and the channel they just left (-1 if none)."""
+    """Users about to tune in: their session and the streamer they just left (-1 if none)."""
 
     user: np.ndarray
     session: np.ndarray
@@ -97,31 +97,31 @@ class Viewers(NamedTuple):
         return Viewers(*(np.concatenate(a) for a in zip(*parts)))
 
 
-class LiveChannels(NamedTuple):
-    """The channels live at a step (sorted ids) and their cumulative popularity."""
+class LiveStreamers(NamedTuple):
+    """The streamers live at a step (sorted ids) and their cumulative popularity."""
 
     ids: np.ndarray
     cumulative_popularity: np.ndarray
 
 
-class Channels:
-    """Which channels are live: the end and the id of each channel's current broadcast."""
+class OnAir:
+    """Which streamers are live: the end and the id of each streamer's current broadcast."""
 
     def __init__(self, n_streamers: int) -> None:
         self.live_until = np.zeros(n_streamers, np.int64)
         self.stream = np.full(n_streamers, -1, np.int64)
 
     def go_live(self, t: int, broadcasts: Broadcasts) -> None:
-        """Start the broadcasts planned for step ``t``; one that overlaps the channel's
+        """Start the broadcasts planned for step ``t``; one that overlaps the streamer's
         current broadcast extends it (same stream id)."""
         streamer = broadcasts.streamer
         off_air = self.live_until[streamer] <= t
         self.stream[streamer[off_air]] = broadcasts.stream[off_air]
         self.live_until[streamer] = np.maximum(self.live_until[streamer], broadcasts.stop)
 
-    def live(self, t: int, popularity: np.ndarray) -> LiveChannels:
+    def live(self, t: int, popularity: np.ndarray) -> LiveStreamers:
         ids = np.flatnonzero(self.live_until > t).astype(np.int32)
-        return LiveChannels(ids, np.cumsum(popularity[ids]))
+        return LiveStreamers(ids, np.cumsum(popularity[ids]))
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class LogSummary:
 @dataclass(frozen=True, eq=False)
 class SimulatedLog:
     """A simulated log: the five columns of the data model (users and streamers as integer
-    ids, rows in time order), the session of each row and whether its channel was new to
+    ids, rows in time order), the session of each row and whether its streamer was new to
     the user, and the number of sessions of the run (what slates showed and what was taken
     from them is the closed loop's :class:`~livereplay.sim.feedback.Exposure`)."""
 
@@ -183,7 +183,7 @@ _CSV_OPTIONS = pacsv.WriteOptions(include_header=False)
 
 class RowSink(Protocol):
     """Where the platform hands the rows that start at each step, once per step, in time
-    order. ``details``: whether it keeps the session and new-channel columns (if not,
+    order. ``details``: whether it keeps the session and new-streamer columns (if not,
     ``new`` is passed as None and not computed)."""
 
     details: bool
@@ -264,7 +264,7 @@ class Platform:
         self.rng_choices, self.rng_acceptance = choices, acceptance
         self.streamers = Streamers(params, population)
         self.users = Users(params, population)
-        self.channels = Channels(params.n_streamers)
+        self.on_air = OnAir(params.n_streamers)
         self.favourites = Favourites(params.n_users)
         self.busy_until = np.zeros(params.n_users, np.int64)
         self.hoppers: list[Viewers] = []
@@ -281,7 +281,7 @@ class Platform:
             next_stream += len(plan.start)
             bounds = np.searchsorted(plan.start, day * STEPS_PER_DAY + np.arange(STEPS_PER_DAY + 1))
             for lo, hi in zip(bounds[:-1], bounds[1:]):
-                self.channels.go_live(int(self.env.now), Broadcasts(*(c[lo:hi] for c in plan)))
+                self.on_air.go_live(int(self.env.now), Broadcasts(*(c[lo:hi] for c in plan)))
                 yield self.env.timeout(1)
 
     def audience(self, progress: tqdm) -> Iterator[simpy.Event]:
@@ -321,16 +321,16 @@ class Platform:
         return users[free]
 
     def tune_in(self, t: int, viewers: Viewers, n_arriving: int) -> None:
-        """Viewers choose a channel (the first ``n_arriving`` may be shown a slate), some a
+        """Viewers choose a streamer (the first ``n_arriving`` may be shown a slate), some a
         second one too; their rows are recorded, and their viewings start."""
-        live = self.channels.live(t, self.streamers.popularity)
+        live = self.on_air.live(t, self.streamers.popularity)
         if len(live.ids) == 0:
             viewers = viewers.take(np.zeros(len(viewers.user), bool))
         rng = self.rng_choices
         offered = np.arange(len(viewers.user)) < n_arriving
         channel = self.choose(t, viewers.user, viewers.leaving, live, offered)
         viewers, channel = viewers.take(channel >= 0), channel[channel >= 0]
-        second = rng.random(len(channel)) < self.params.second_channel_probability
+        second = rng.random(len(channel)) < self.params.second_streamer_probability
         second_channel = self.choose(t, viewers.user[second], channel[second], live,
                                      np.zeros(int(second.sum()), bool))
         second[second] = second_channel >= 0
@@ -339,24 +339,24 @@ class Platform:
         streamer = np.concatenate([channel, second_channel])
         familiarity = self.favourites.counts(user, streamer)
         length = self.users.watch_lengths(familiarity, rng)
-        stop = np.minimum(t + length, self.channels.live_until[streamer])
+        stop = np.minimum(t + length, self.on_air.live_until[streamer])
         new = familiarity == 0 if self.rows.details else None
-        self.rows.append(user, self.channels.stream[streamer], streamer, np.full(len(user), t),
+        self.rows.append(user, self.on_air.stream[streamer], streamer, np.full(len(user), t),
                          stop, np.concatenate([viewers.session, viewers.session[second]]), new)
         self.favourites.add(user, streamer)
         np.maximum.at(self.busy_until, user, stop)
         first = stop[: len(channel)]
-        for end in np.unique(first):  # second channels end without hopping on
+        for end in np.unique(first):  # second streamers end without hopping on
             together = first == end
             self.env.process(self.watching(viewers.take(together), channel[together], int(end) - t))
         if self.slate is not None:
             self.slate.observe(t, user, streamer, stop)
 
-    def choose(self, t: int, users: np.ndarray, exclude: np.ndarray, live: LiveChannels,
+    def choose(self, t: int, users: np.ndarray, exclude: np.ndarray, live: LiveStreamers,
                offered: np.ndarray) -> np.ndarray:
-        """One live channel for each user, other than ``exclude``: from the slate if offered
+        """One live streamer for each user, other than ``exclude``: from the slate if offered
         and accepted, else a live favourite for a loyal user, else by exploring (-1 where
-        ``exclude`` is the only live channel: the viewer leaves)."""
+        ``exclude`` is the only live streamer: the viewer leaves)."""
         channel = np.full(len(users), -1, np.int64)
         if self.slate is not None and offered.any():
             channel[offered] = self.accept_from_slate(t, users[offered], live)
@@ -368,10 +368,10 @@ class Platform:
         return np.where(channel == exclude, -1, channel)
 
     def live_favourite(self, t: int, users: np.ndarray, exclude: np.ndarray) -> np.ndarray:
-        """For each user, a live channel watched before, drawn in proportion to past rows
+        """For each user, a live streamer watched before, drawn in proportion to past rows
         (-1 where none is live)."""
         owner, streamer, count = self.favourites.of_users(users)
-        ok = (self.channels.live_until[streamer] > t) & (streamer != exclude[owner])
+        ok = (self.on_air.live_until[streamer] > t) & (streamer != exclude[owner])
         owner, streamer = owner[ok], streamer[ok]
         key = np.log(count[ok]) + self.rng_choices.gumbel(size=len(owner))
         order = np.lexsort((-key, owner))
@@ -380,11 +380,11 @@ class Platform:
         pick[chosen] = streamer[order][first]
         return pick
 
-    def explore(self, users: np.ndarray, exclude: np.ndarray, live: LiveChannels) -> np.ndarray:
-        """For each user, a live channel other than ``exclude``: among a few candidates drawn by
-        popularity, the best by taste -- the user's, and for a viewer leaving a channel
-        (``exclude``) that channel's too, at ``hop_similarity`` times the user's weight --
-        plus Gumbel noise (a logit choice); or, when browsing, any live channel."""
+    def explore(self, users: np.ndarray, exclude: np.ndarray, live: LiveStreamers) -> np.ndarray:
+        """For each user, a live streamer other than ``exclude``: among a few candidates drawn by
+        popularity, the best by taste -- the user's, and for a viewer leaving a streamer
+        (``exclude``) that streamer's too, at ``hop_similarity`` times the user's weight --
+        plus Gumbel noise (a logit choice); or, when browsing, any live streamer."""
         p, rng = self.params, self.rng_choices
         n = len(users)
         total = live.cumulative_popularity[-1] if n else 0.0
@@ -404,13 +404,13 @@ class Platform:
         return np.where(browse, browsed, pick)
 
     def taste(self, users: np.ndarray, channels: np.ndarray) -> np.ndarray:
-        """Latent taste match of each user (rows) with each of its channels (n x k)."""
+        """Latent taste match of each user (rows) with each of its streamers (n x k)."""
         return np.einsum("nd,nkd->nk", self.users.factors[users], self.streamers.factors[channels])
 
-    def accept_from_slate(self, t: int, users: np.ndarray, live: LiveChannels) -> np.ndarray:
-        """Show each user the slate; the chosen channel, or -1 where the user ignores it.
+    def accept_from_slate(self, t: int, users: np.ndarray, live: LiveStreamers) -> np.ndarray:
+        """Show each user the slate; the chosen streamer, or -1 where the user ignores it.
 
-        Choice model (multinomial logit with an outside option): the channel s shown at place
+        Choice model (multinomial logit with an outside option): the streamer s shown at place
         i of u's slate (0 first) has utility ``accept_taste * taste(u, s) + accept_familiarity
         * log(1 + past rows of u with s) + accept_popularity * log popularity(s)
         - accept_position * log(1 + i)``; ignoring the slate has utility ``accept_outside``;

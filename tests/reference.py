@@ -1,4 +1,4 @@
-"""An independent, deliberately naive implementation of docs/design.md's protocols and the
+"""An independent, deliberately naive implementation of docs/protocols.md's protocols and the
 `pop` and `repeat` baselines, written from the definitions with pandas filters per step and
 Python loops per event. Slow, obviously correct; the engine must agree with it exactly."""
 from __future__ import annotations
@@ -81,10 +81,10 @@ def next_step(rows: pd.DataFrame, learner: str, window: tuple[int, int],
     return out
 
 
-def holdout(rows: pd.DataFrame, learner: str, split: str) -> dict[int, tuple[int, float, bool]]:
+def holdout(rows: pd.DataFrame, learner: str, period: str) -> dict[int, tuple[int, float, bool]]:
     """user -> (target start, rank, repeat) of the hold-out protocol, from its definition."""
     n_steps = int(rows.stop.max())
-    a, b = {"test": (n_steps - 250, n_steps), "validation": (n_steps - 500, n_steps - 250)}[split]
+    a, b = {"test": (n_steps - 250, n_steps), "validation": (n_steps - 500, n_steps - 250)}[period]
     kept = rows[rows.stop < b].sort_values("start", kind="stable")
     training = rows[rows.stop < a]
     out = {}

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from livereplay.checkpoint import Checkpointer
-from livereplay.cli import main
+from livereplay.app.cli import main
 from livereplay.contract import Learner
 from livereplay.engine import replay
 from livereplay.errors import ReplayError
@@ -99,7 +99,7 @@ def test_a_learner_that_cannot_be_checkpointed_is_a_clear_error(sample_log, tmp_
 
 
 def cli_run(*options: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "livereplay.cli", "run", "--quiet",
+    return subprocess.Popen([sys.executable, "-m", "livereplay.app.cli", "run", "--quiet",
                              "--no-cache", *options], stderr=subprocess.PIPE, text=True)
 
 
@@ -151,7 +151,7 @@ def test_a_compare_killed_mid_way_resumes_to_the_same_results(tmp_path):
                "--jobs", "1", "--checkpoint-every", "100", "--bootstrap", "100"]
     assert main(["compare", *options, "--out", str(tmp_path / "whole")]) == 0
     out = tmp_path / "killed"
-    killed = subprocess.Popen([sys.executable, "-m", "livereplay.cli", "compare", *options,
+    killed = subprocess.Popen([sys.executable, "-m", "livereplay.app.cli", "compare", *options,
                                "--out", str(out)], stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 180
     while len(list((out / "runs").glob("[!.]*/meta.json"))) < 2 or not list(out.glob("checkpoints/*/*.ckpt")):

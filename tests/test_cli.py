@@ -6,7 +6,7 @@ import sys
 import pandas as pd
 import pytest
 
-from livereplay.cli import main
+from livereplay.app.cli import main
 from livereplay.data import default_data_path
 from livereplay.learners.registry import BUILTIN
 
@@ -42,7 +42,7 @@ def test_run_prints_the_metrics_it_writes_to_json(capsys, tmp_path):
     printed = capsys.readouterr().out.splitlines()
     result = json.loads(out_json.read_text())
     assert result["learner"] == "pop" and result["protocol"] == "starts"
-    assert result["availability"] == "log" and result["window"] == [5000, 5300]
+    assert result["availability"] == "span" and result["window"] == [5000, 5300]
     assert result["objective"] is None
     metrics = result["metrics"]
     assert list(metrics) == ["all", "repeat", "new"]
@@ -117,8 +117,8 @@ def test_a_custom_learner_from_an_import_path_runs_against_the_contract(tmp_path
     (["stats", "--data", "missing.csv"], "missing.csv: no such file"),
     (["run", "--protocol", "next", "--availability", "others"],
      "availability 'others' applies to the starts protocol only"),
-    (["run", "--split", "validation"], "split 'validation' applies to the holdout protocol only"),
-    (["run", "--protocol", "holdout", "--days", "3-4"], "the holdout protocol has fixed splits"),
+    (["run", "--period", "validation"], "period 'validation' applies to the holdout protocol only"),
+    (["run", "--protocol", "holdout", "--days", "3-4"], "the holdout protocol has fixed periods"),
 ])
 def test_bad_arguments_are_one_line_errors_with_status_2(capsys, argv, message):
     assert main(argv + ["--no-cache"]) == 2
@@ -129,7 +129,7 @@ def test_bad_arguments_are_one_line_errors_with_status_2(capsys, argv, message):
 def test_a_bad_file_exits_2_without_traceback_and_without_tensorflow(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("1,1,a,0,2\n1,2,b,3,x\n")
-    script = ("import sys; from livereplay.cli import main; code = main(sys.argv[1:]); "
+    script = ("import sys; from livereplay.app.cli import main; code = main(sys.argv[1:]); "
               "assert 'tensorflow' not in sys.modules; sys.exit(code)")
     bad_run = subprocess.run([sys.executable, "-c", script, "stats", "--data", str(bad)],
                              capture_output=True, text=True)

@@ -13,8 +13,9 @@ from livereplay.contract import SparseScores
 from livereplay.errors import ReplayError
 from livereplay.learners.registry import make_learner
 from livereplay.ranking import top_k
-from livereplay.sim.cli import add_simulate_arguments, run_simulate
-from livereplay.sim.closed_loop import run_closed_loop, run_policies, t_interval
+from livereplay.app.simulate import add_simulate_arguments, run_simulate
+from livereplay.app.closed_loop import run_policies
+from livereplay.sim.closed_loop import run_closed_loop, t_interval
 from livereplay.sim.feedback import Exposure, feedback, gini
 from livereplay.sim.presets import preset
 from livereplay.sim.world import SimulatedLog, simulate
@@ -23,7 +24,7 @@ from livereplay.sim.world import SimulatedLog, simulate
 def cli(*argv: str) -> int:
     parser = argparse.ArgumentParser()
     add_simulate_arguments(parser)
-    return run_simulate(parser.parse_args(list(argv)), make_learner)
+    return run_simulate(parser.parse_args(list(argv)))
 
 
 def test_gini_of_known_vectors():
@@ -106,7 +107,7 @@ def test_ties_in_shared_scores_are_broken_at_random_per_user():
 
 def test_same_seed_same_numbers_in_one_process_or_several_and_no_slate_is_open_loop():
     params = preset("tiny", n_steps=2 * 144)
-    first, again = (run_policies(params, ["none", "pop"], [3, 4], make_learner, jobs=jobs)
+    first, again = (run_policies(params, ["none", "pop"], [3, 4], jobs=jobs)
                     for jobs in (1, 2))
     for a, b in zip(first, again):
         assert a.policy == b.policy and [r.seed for r in a.reports] == [3, 4]
@@ -169,7 +170,7 @@ def test_the_choice_model_separates_policies_that_know_the_user():
     difference beyond its 95% interval (paired over seeds)."""
     params = preset("small", n_steps=7 * 144)
     summaries = {s.policy: s for s in run_policies(params, ["random", "pop", "repeat"],
-                                                   [0, 1, 2], make_learner)}
+                                                   [0, 1, 2])}
     for better, worse in (("pop", "random"), ("repeat", "pop")):
         difference, half = summaries[better].difference("acceptance", summaries[worse])
         assert difference - half > 0, (better, worse, difference, half)

@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from livereplay.cli import main
+from livereplay.app.cli import main
 
-ARGS = ["--learners", "pop,repeat", "--window", "5000:5200", "--no-cache", "--quiet"]
+ARGS = ["--learners", "pop,repeat", "--window", "5000:5200", "--availability", "log", "--no-cache",
+        "--quiet"]
 
 
 def test_compare_writes_table_csv_json_and_plots(tmp_path):
@@ -18,6 +19,7 @@ def test_compare_writes_table_csv_json_and_plots(tmp_path):
         (learner, split) for learner in ("pop", "repeat") for split in ("all", "repeat", "new")]
     table = (out / "results.md").read_text()
     assert table.count("\n| pop |") == 3 and "hr@10" in table
+    assert table.startswith("`starts`, candidates `log` (coverage:")
     saved = json.loads((out / "results.json").read_text())
     provenance = saved["provenance"]
     assert provenance["data"]["file"] == "twitch_sample_a.csv"

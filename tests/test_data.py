@@ -102,7 +102,7 @@ def test_cached_log_is_identical_and_invalidated_when_the_file_changes(tmp_path,
         np.testing.assert_array_equal(getattr(first, name), getattr(again, name))
     for name in ("user_names", "stream_names", "streamer_names"):
         assert getattr(again, name).to_pylist() == getattr(first, name).to_pylist()
-    np.testing.assert_array_equal(again.availability.streamers, first.availability.streamers)
+    np.testing.assert_array_equal(again.live.streamers, first.live.streamers)
     assert "spans" in again.__dict__  # read from the entry, not rebuilt
     for field in fields(Spans):
         np.testing.assert_array_equal(getattr(again.spans, field.name),
@@ -116,7 +116,7 @@ def test_a_warm_open_maps_the_arrays_and_a_damaged_entry_is_parsed_again(tmp_pat
     cache = tmp_path / "cache"
     load_log(default_data_path(), cache_dir=cache)
     warm = load_log(default_data_path(), cache_dir=cache)
-    assert isinstance(warm.user, np.memmap) and isinstance(warm.availability.offsets, np.memmap)
+    assert isinstance(warm.user, np.memmap) and isinstance(warm.live.offsets, np.memmap)
     entry, = cache.iterdir()
     with open(entry / "stop.npy", "r+b") as f:  # truncated by a crash or a full disk
         f.truncate(1000)

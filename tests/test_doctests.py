@@ -5,14 +5,15 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ["livereplay", "livereplay.learners", "livereplay.sim"]
+PACKAGES = ["livereplay", "livereplay.app", "livereplay.learners", "livereplay.sim"]
 MODULES = sorted(info.name for package in PACKAGES
                  for info in pkgutil.iter_modules(importlib.import_module(package).__path__,
                                                   f"{package}.") if not info.ispkg)
 
 
 def test_every_package_is_walked():
-    assert {"livereplay.engine", "livereplay.learners.mf", "livereplay.sim.world"} <= set(MODULES)
+    assert {"livereplay.engine", "livereplay.app.cli", "livereplay.learners.mf",
+            "livereplay.sim.world"} <= set(MODULES)
     assert "livereplay.learners" not in MODULES and len(MODULES) > 30
 
 

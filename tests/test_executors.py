@@ -1,4 +1,4 @@
-"""livereplay.executors: every engine gives the same results, a store resumes a sweep (even one
+"""livereplay.app.executors: every engine gives the same results, a store resumes a sweep (even one
 killed mid-way) without repeating finished runs, and errors stay one line."""
 import dataclasses
 import json
@@ -13,14 +13,14 @@ import time
 import numpy as np
 import pytest
 
-from livereplay import executors
+from livereplay.app import executors
 from livereplay.data import default_data_path
-from livereplay.cli import main
+from livereplay.app.cli import main
 from livereplay.errors import ReplayError
-from livereplay.executors import RAY_MISSING, code_digest, execute, spec_key, spec_record
+from livereplay.app.executors import RAY_MISSING, code_digest, execute, spec_key, spec_record
 from livereplay.learners.baselines import Popularity
-from livereplay.runner import RunSpec
-from livereplay.tune import parse_space, tune
+from livereplay.app.runner import RunSpec
+from livereplay.app.tune import parse_space, tune
 
 SPECS = [RunSpec(learner="pop", window=(300, 600), bootstrap=0, cache=False),
          RunSpec(learner="repeat", window=(300, 600), bootstrap=50, seed=3, cache=False),
@@ -215,8 +215,8 @@ SWEEP = [RunSpec(learner=name, window=(5000, 5300), bootstrap=0, cache=False)
          for name in ("pop", "repeat", "recent-pop", "random")]
 SWEEP_SCRIPT = """
 import sys
-from livereplay.executors import execute
-from livereplay.runner import RunSpec
+from livereplay.app.executors import execute
+from livereplay.app.runner import RunSpec
 
 execute({specs!r}, store=sys.argv[1], progress=False)
 """

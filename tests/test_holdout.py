@@ -16,15 +16,15 @@ def test_the_sample_has_809_test_users_506_of_them_repeats(sample_log):
 
 
 @pytest.mark.parametrize("learner", ["pop", "repeat"])
-@pytest.mark.parametrize("split", ["test", "validation"])
-def test_holdout_matches_the_reference(sample_log, learner, split):
-    expected = reference.holdout(sample_log.frame(), learner, split)
-    result = replay(sample_log, make_learner(learner), protocol="holdout", split=split)
+@pytest.mark.parametrize("period", ["test", "validation"])
+def test_holdout_matches_the_reference(sample_log, learner, period):
+    expected = reference.holdout(sample_log.frame(), learner, period)
+    result = replay(sample_log, make_learner(learner), protocol="holdout", period=period)
     got = {int(u): (int(t), float(r), bool(k)) for u, t, r, k in
            zip(result.users, result.steps, result.ranks, result.kind)}
     assert got == expected
     assert result.metrics()["all"]["n"] == len(expected)
-    assert result.to_dict()["split"] == split
+    assert result.to_dict()["period"] == period
 
 
 class StepRecorder(Learner):
@@ -49,7 +49,7 @@ def test_each_target_is_scored_at_its_own_start_after_the_training_steps(sample_
     assert recorder.observed_ == a - 1
     assert sorted(recorder.asked_) == sorted(set(result.steps.tolist()))
     assert min(recorder.asked_) >= a and max(recorder.asked_) < b
-    assert len(set(recorder.asked_)) > 50  # targets spread over the split, not one step
+    assert len(set(recorder.asked_)) > 50  # targets spread over the period, not one step
 
 
 def test_a_users_sample_keeps_exactly_the_sampled_users_events(sample_log):
@@ -62,9 +62,9 @@ def test_a_users_sample_keeps_exactly_the_sampled_users_events(sample_log):
 
 
 @pytest.mark.parametrize("options,message", [
-    ({"window": (10, 20)}, "fixed splits"),
+    ({"window": (10, 20)}, "fixed periods"),
     ({"availability": "others"}, "applies to the starts protocol only"),
-    ({"split": "train"}, "unknown split 'train'"),
+    ({"period": "train"}, "unknown period 'train'"),
 ])
 def test_holdout_rejects_options_it_does_not_take(sample_log, options, message):
     with pytest.raises(ReplayError, match=message):

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livereplay.availability import Availability, Spans
+from livereplay.availability import LiveIndex, Spans
 from livereplay.history import PairTable
 from livereplay.metrics import summarise
 from livereplay.ranking import rank_events
@@ -16,7 +16,7 @@ from tests.conftest import small_logs
 @settings(max_examples=80, deadline=None)
 @given(log=small_logs())
 def test_availability_is_exactly_the_streamers_covering_each_step(log):
-    index = log.availability
+    index = log.live
     for t in range(log.n_steps):
         live = (log.start <= t) & (log.stop > t)
         expected = sorted(set(log.streamer[live].tolist()))
@@ -26,7 +26,7 @@ def test_availability_is_exactly_the_streamers_covering_each_step(log):
 
 
 def test_availability_of_the_real_sample(sample_log):
-    sizes = sample_log.availability.sizes()
+    sizes = sample_log.live.sizes()
     assert len(sizes) == sample_log.n_steps
     t = 5000
     live = (sample_log.start <= t) & (sample_log.stop > t)
@@ -129,7 +129,7 @@ def same_index(a, b) -> None:
 def test_indexes_built_piecewise_equal_the_whole_build(log, window, rows_at_once):
     """Windows of steps and chunks of rows (carried across boundaries) change nothing."""
     columns = dict(user=log.user, streamer=log.streamer, start=log.start, stop=log.stop)
-    same_index(Availability.build(**columns, window=window), Availability.build(**columns,
+    same_index(LiveIndex.build(**columns, window=window), LiveIndex.build(**columns,
                                                                                 window=10**6))
     same_index(Spans.build(**columns, stream=log.stream, window=window,
                            rows_at_once=rows_at_once),
@@ -139,7 +139,7 @@ def test_indexes_built_piecewise_equal_the_whole_build(log, window, rows_at_once
 def test_indexes_of_the_sample_built_piecewise_equal_the_whole_build(sample_log):
     columns = dict(user=sample_log.user, streamer=sample_log.streamer, start=sample_log.start,
                    stop=sample_log.stop)
-    same_index(Availability.build(**columns, window=7), sample_log.availability)
+    same_index(LiveIndex.build(**columns, window=7), sample_log.live)
     same_index(Spans.build(**columns, stream=sample_log.stream, window=7, rows_at_once=999),
                Spans.build(**columns, stream=sample_log.stream, window=10**6,
                            rows_at_once=10**6))

@@ -10,16 +10,17 @@ from livereplay.intervals import BLOCK, paired_test, times_drawn, user_draws
 from livereplay.learners.registry import make_learner
 from livereplay.metrics import EVENT_METRICS, METRICS, event_values
 from livereplay.results import Result
-from livereplay.runner import RunSpec, run
+from livereplay.app.runner import RunSpec, run
 
 WINDOW = (5000, 5300)
 
 
 @pytest.fixture(scope="module")
 def results(sample_log):
-    """pop, repeat and random on the same window of the embedded sample."""
+    """pop, repeat and random on the same window of the embedded sample (candidates A_t)."""
     return {name: replay(sample_log, make_learner(name, seed=0), window=WINDOW,
-                         learner_name=name) for name in ("pop", "repeat", "random")}
+                         availability="log", learner_name=name)
+            for name in ("pop", "repeat", "random")}
 
 
 def with_bootstrap(result: Result, resamples: int, seed: int = 0) -> Result:
@@ -123,7 +124,8 @@ def test_pairing_results_of_other_events_raises(results, sample_log):
 
 
 def test_bootstrap_setting_reaches_the_json():
-    result = run(RunSpec(learner="pop", window=(5000, 5100), cache=False, bootstrap=50, seed=4))
+    result = run(RunSpec(learner="pop", availability="log", window=(5000, 5100), cache=False,
+                         bootstrap=50, seed=4))
     assert result.bootstrap == 50 and result.seed == 4
     saved = result.to_dict()
     assert saved["bootstrap"] == 50

@@ -15,7 +15,7 @@ from livereplay.data import STEPS_PER_DAY, default_data_path, read_csv
 from livereplay.errors import ReplayError
 from livereplay.sim.calibration import (CALIBRATION_FILES, calibration_file_rows, comparison_rows,
                                         ks_distance, log_stats, missing_calibration_files)
-from livereplay.sim.cli import add_simulate_arguments, print_comparison, run_simulate
+from livereplay.app.simulate import add_simulate_arguments, print_comparison, run_simulate
 from livereplay.learners.registry import make_learner
 from livereplay.history import PairTable
 from livereplay.sim.closed_loop import run_closed_loop
@@ -27,7 +27,7 @@ from livereplay.sim.world import Platform, SimulatedLog, simulate, simulate_to_c
 def cli(*argv: str) -> int:
     parser = argparse.ArgumentParser()
     add_simulate_arguments(parser)
-    return run_simulate(parser.parse_args(list(argv)), make_learner)
+    return run_simulate(parser.parse_args(list(argv)))
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +218,7 @@ def test_comparison_of_a_log_with_itself_is_zero():
 def test_any_parameters_give_valid_deterministic_logs(seed, n_users, n_streamers, n_steps,
                                                        hop, second, loyalty):
     params = preset("tiny", n_users=n_users, n_streamers=n_streamers, n_steps=n_steps,
-                    hop_probability=hop, second_channel_probability=second,
+                    hop_probability=hop, second_streamer_probability=second,
                     loyalty_mean=loyalty, around_the_clock_share=0.2, sessions_per_day=20.0)
     simulated = simulate(params, seed)
     if len(simulated.user):

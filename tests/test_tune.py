@@ -1,5 +1,5 @@
-"""livereplay.tune: the search space, grid / random / Optuna searches, the pick on the
-selection split, its re-runs on the report split, the files, and resuming from out/runs."""
+"""livereplay.app.tune: the search space, grid / random / Optuna searches, the pick on the
+selection period, its re-runs on the report period, the files, and resuming from out/runs."""
 import csv
 import json
 import shutil
@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from livereplay import executors
+from livereplay.app import executors
 from livereplay.errors import ReplayError
-from livereplay.executors import execute, spec_key, spec_record
-from livereplay.runner import RunSpec
-from livereplay.tune import (OPTUNA_MISSING, Choice, Range, parse_seeds, parse_select,
+from livereplay.app.executors import execute, spec_key, spec_record
+from livereplay.app.runner import RunSpec
+from livereplay.app.tune import (OPTUNA_MISSING, Choice, Range, parse_seeds, parse_select,
                              parse_space, search_points, tune)
 
 BASE = RunSpec(cache=False, bootstrap=0)
@@ -95,7 +95,7 @@ def test_grid_tune_picks_the_best_validation_value_and_writes_the_files(tmp_path
     out = tmp_path / "out"
     report = tune(BASE, ["recent-pop"], space, seeds=[0, 1], out=out, quiet=True)
 
-    direct = execute([RunSpec(learner="recent-pop", protocol="holdout", split="validation",
+    direct = execute([RunSpec(learner="recent-pop", protocol="holdout", period="validation",
                               params={"half_life": h}, cache=False, bootstrap=0)
                       for h in values], progress=False)
     scores = [result.metrics()["all"]["hr@10"] for result in direct]
@@ -203,3 +203,16 @@ def test_bad_tune_options_are_one_line_errors(tmp_path):
                              ({"grid_points": 1}, "--grid-points must be at least 2")]:
         with pytest.raises(ReplayError, match=message):
             tune(BASE, ["recent-pop"], space, out=tmp_path, quiet=True, **options)
+
+
+@pytest.mark.parametrize("param,message", [
+    ("halflife=1:100", r"--param recent-pop.halflife: recent-pop has no hyper-parameter "
+                       r"'halflife' \(it takes half_life\)"),
+    ("seed=0,1", "--param recent-pop.seed: seeds are --seed and --seeds, not a search"),
+])
+def test_a_parameter_the_learner_does_not_take_stops_the_tune_before_any_run(tmp_path, param,
+                                                                             message):
+    with pytest.raises(ReplayError, match=message):
+        tune(BASE, ["recent-pop"], parse_space([param], None, ["recent-pop"]), out=tmp_path,
+             quiet=True)
+    assert not (tmp_path / "runs").exists()

@@ -4,6 +4,7 @@
     livereplay run --learner repeat --protocol starts --days 32-42 --json out.json
     livereplay compare --learners pop,repeat,mf --out results
     livereplay learners                            every learner that can be named
+    livereplay protocols                           every protocol that can be named
     livereplay simulate --preset small --out sim.csv
 
 Errors in the input or the arguments are one line on stderr and exit status 2.
@@ -11,13 +12,12 @@ Errors in the input or the arguments are one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from .errors import Interrupted, ReplayError
+from ..errors import Interrupted, ReplayError
 
 if TYPE_CHECKING:
     from .runner import RunSpec
@@ -46,20 +46,24 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="learner hyper-parameter, repeatable (e.g. --param half_life=72)")
-    parser.add_argument("--protocol", choices=["starts", "next", "holdout"], default="starts",
-                        help="starts: rank each session start's streamer; next: rank what each "
+    from ..protocols import AVAILABILITIES, BUILTIN
+
+    parser.add_argument("--protocol", default="starts", metavar="PROTOCOL",
+                        help=f"what is predicted: {', '.join(BUILTIN)}, a protocol of a "
+                             "package (`livereplay protocols` lists them) or module:Class. "
+                             "starts: the streamer of each session start; next: what each "
                              "watching user watches at the next step; holdout: the paper's "
-                             "last-event-per-user protocol (default: starts; docs/design.md "
-                             "§ Protocols)")
-    parser.add_argument("--availability", choices=["log", "others", "span"], default=None,
-                        help="candidates: log = A_t, the paper's candidates, which leak the "
-                             "target; others = A_t without the streamers whose only viewer is "
-                             "the evaluated user (starts only); span = channels whose broadcast "
-                             "is seen by other users to be on at t (starts and next) (default: "
-                             "log, for comparability with the paper's code)")
-    parser.add_argument("--split", choices=["test", "validation"], default=None,
-                        help="holdout split: test = the last 250 steps, validation = the 250 "
-                             "before (default: test)")
+                             "last row of each user (default: starts)")
+    parser.add_argument("--availability", choices=AVAILABILITIES, default=None,
+                        help="the candidate set: span = streamers whose broadcast rows of "
+                             "other users show on air at t (starts, next); others = the live "
+                             "streamers without those the evaluated user alone watches "
+                             "(starts); log = the live streamers A_t, the paper's, which leak "
+                             "the target of starts (default: span for starts, log for next and "
+                             "holdout, where it leaks nothing)")
+    parser.add_argument("--period", default=None, metavar="PERIOD",
+                        help="the evaluated period of holdout: test = the last 250 steps, "
+                             "validation = the 250 before (default: test)")
     span = parser.add_mutually_exclusive_group()
     span.add_argument("--window", metavar="A:B",
                       help="evaluate steps A <= t < B (earlier steps warm the learner up)")
@@ -73,32 +77,15 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
                              "seeded by --seed (default: 1000; 0: no intervals)")
 
 
-def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
-    """``NAME=VALUE`` pairs with Python literal values (strings if not a literal).
-
-    >>> parse_params(["half_life=72", "name=x"])
-    {'half_life': 72, 'name': 'x'}
-    """
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.isidentifier():
-            raise ReplayError(f"--param {pair!r}: expected NAME=VALUE")
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
-    return params
-
-
 def run_spec(args: argparse.Namespace) -> "RunSpec":
-    """The :class:`livereplay.runner.RunSpec` the command line describes."""
+    """The :class:`livereplay.app.runner.RunSpec` the command line describes."""
+    from .parsing import parse_params
     from .runner import RunSpec
 
     options = vars(args)
     return RunSpec(learner=options.get("learner", "repeat"), data=args.data,
                    protocol=options.get("protocol", "starts"),
-                   availability=options.get("availability"), split=options.get("split"),
+                   availability=options.get("availability"), period=options.get("period"),
                    window=options.get("window"), days=options.get("days"),
                    users_sample=options.get("users_sample"), seed=options.get("seed", 0),
                    params=parse_params(options.get("param", [])),
@@ -108,18 +95,18 @@ def run_spec(args: argparse.Namespace) -> "RunSpec":
 
 def cmd_stats(args: argparse.Namespace) -> int:
     if args.compare:
-        from livereplay.sim.cli import print_comparison
+        from .simulate import print_comparison
 
         print_comparison(*args.compare)
         return 0
     import numpy as np
 
-    from .arrays import distinct, pair_keys
+    from ..arrays import distinct, pair_keys
     from .runner import load_data
 
     began = time.perf_counter()
     log = load_data(run_spec(args))
-    sizes = log.availability.sizes()
+    sizes = log.live.sizes()
     pairs = distinct(pair_keys(log.user, log.streamer)).size
     rows = [
         ("Data", log.source),
@@ -148,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     spec, checkpoint = run_spec(args), None
     if args.checkpoint:
-        from .checkpoint import Checkpointer
+        from ..checkpoint import Checkpointer
         from .executors import spec_key, spec_record
 
         checkpoint = Checkpointer(args.checkpoint, identity=spec_key(spec_record(spec)),
@@ -160,9 +147,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         result.write_json(args.json)
     if not args.quiet:
-        where = f", availability {result.availability}" if result.availability else ""
-        split = f", {result.extra['split']} split" if "split" in result.extra else ""
-        print(f"{args.learner} on {result.extra['data']}: {args.protocol}{split}{where}, "
+        where = f", candidates {result.availability}" if result.availability else ""
+        period = f", {result.extra['period']} period" if "period" in result.extra else ""
+        print(f"{args.learner} on {result.extra['data']}: {args.protocol}{period}{where}, "
               f"steps [{result.window[0]}, {result.window[1]})")
         print(result.table())
         summary = result.to_dict()
@@ -226,21 +213,30 @@ def add_sweep_arguments(parser: argparse.ArgumentParser, out: str) -> None:
     parser.add_argument("--quiet", action="store_true", help="print nothing, no progress bars")
 
 
-def cmd_learners(args: argparse.Namespace) -> int:
-    from livereplay.learners.registry import available_learners
-
-    learners = available_learners()
-    width = max(map(len, learners))
-    for name, description in learners.items():
+def print_names(described: dict[str, str]) -> int:
+    """One line per name with its description, aligned."""
+    width = max(map(len, described))
+    for name, description in described.items():
         print(f"{name:<{width}}  {description}")
     return 0
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
-    from livereplay.learners.registry import make_learner
-    from livereplay.sim.cli import run_simulate
+def cmd_learners(args: argparse.Namespace) -> int:
+    from livereplay.learners.registry import available_learners
 
-    return run_simulate(args, make_learner)
+    return print_names(available_learners())
+
+
+def cmd_protocols(args: argparse.Namespace) -> int:
+    from ..protocols import available_protocols
+
+    return print_names(available_protocols())
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import run_simulate
+
+    return run_simulate(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -260,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="replay a log to a learner and evaluate it",
                               description="Replay a log in time order to a learner and report "
-                                          "hit rate, NDCG and MRR (docs/design.md § Protocols).")
+                                          "hit rate, NDCG and MRR (docs/protocols.md).")
     run.add_argument("--learner", default="repeat",
                      help="learner name (see `livereplay learners`) or module:Class "
                           "(default: repeat)")
@@ -294,8 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.set_defaults(handler=cmd_compare)
 
     tune = commands.add_parser(
-        "tune", help="tune learners' hyper-parameters: trials on a selection split, picks "
-                     "re-run on the test split with several seeds",
+        "tune", help="tune learners' hyper-parameters: trials on a selection period, picks "
+                     "re-run on the test period with several seeds",
         description="Search each learner's hyper-parameters (--param NAME=SPEC or "
                     "LEARNER.NAME=SPEC: a,b,c choices; lo:hi uniform; lo:hi:log log-uniform; "
                     "or --space FILE.toml), select on --select, re-run the best on --report "
@@ -314,14 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="points of a range in a grid (default: 5)")
     tune.add_argument("--select", default="validation:hr@10", metavar="SPLIT:METRIC",
                       help="what trials are chosen on: validation (the holdout validation "
-                           "split) or days:D1-D2, and a metric (default: validation:hr@10)")
+                           "period) or days:D1-D2, and a metric (default: validation:hr@10)")
     tune.add_argument("--report", default="test", metavar="SPLIT",
-                      help="where the picks are reported: test (the holdout test split) or "
+                      help="where the picks are reported: test (the holdout test period) or "
                            "days:D1-D2 (default: test)")
     tune.add_argument("--seeds", default="0,1,2", metavar="S1,S2",
                       help="seeds of the test re-runs (default: 0,1,2)")
     tune.add_argument("--select-seeds", default=None, metavar="S1,S2",
-                      help="seeds each trial runs with on the selection split, its value the "
+                      help="seeds each trial runs with on the selection period, its value the "
                            "mean over them: on a small log one seed's luck can outweigh a "
                            "setting's gain (default: --seed alone)")
     add_sweep_arguments(tune, "livereplay-tune")
@@ -329,12 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     learners = commands.add_parser("learners", help="list the learners, one per line")
     learners.set_defaults(handler=cmd_learners)
+    protocols = commands.add_parser("protocols", help="list the protocols, one per line")
+    protocols.set_defaults(handler=cmd_protocols)
 
     simulate = commands.add_parser(
         "simulate", help="simulate a live-streaming platform (logs, or learners in closed loop)",
         description="Simulate a live-streaming platform with SimPy: write a log in the "
                     "original layout, or run learners in closed loop.")
-    from livereplay.sim.cli import add_simulate_arguments
+    from .simulate import add_simulate_arguments
 
     add_simulate_arguments(simulate)
     simulate.set_defaults(handler=cmd_simulate)

@@ -1,7 +1,7 @@
 """Tuning learners' hyper-parameters: grid, seeded random or Optuna TPE search, a pick on one
 split, and the picks re-run on another with several seeds.
 
-:func:`tune` runs every trial through :func:`livereplay.executors.execute`, so trials run in
+:func:`tune` runs every trial through :func:`livereplay.app.executors.execute`, so trials run in
 parallel locally or on Ray, and stores them under ``out/runs/``: an interrupted tune resumes
 without repeating finished trials. It writes ``results.md``, ``results.csv``,
 ``results.json`` and plots into ``out``. The search space comes from ``--param`` strings or
@@ -9,8 +9,6 @@ a TOML file, read by :func:`parse_space`.
 """
 from __future__ import annotations
 
-import ast
-import csv
 import itertools
 import json
 import math
@@ -23,12 +21,14 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..errors import ReplayError
+from ..metrics import METRICS
+from ..results import Result
 from .compare import provenance
-from .errors import ReplayError
 from .executors import execute
-from .metrics import METRICS
-from .results import Result
+from .parsing import parse_days, parse_value
 from .runner import RunSpec
+from .tables import markdown_table, write_results
 
 STRATEGIES = ("grid", "random", "optuna")
 OPTUNA_MISSING = "--strategy optuna needs Optuna: pip install 'livereplay[tune]'"
@@ -92,14 +92,6 @@ ParamSpec = Choice | Range
 Space = dict[str, dict[str, ParamSpec]]
 
 
-def _literal(text: str) -> Any:
-    """A Python literal, or the text itself (as ``--param NAME=VALUE`` reads values)."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
 def parse_param_spec(text: str, where: str) -> ParamSpec:
     """``a,b,c`` (a choice), ``LOW:HIGH`` (uniform) or ``LOW:HIGH:log`` (log-uniform);
     ``where`` names the entry in errors."""
@@ -107,11 +99,11 @@ def parse_param_spec(text: str, where: str) -> ParamSpec:
         items = text.split(",")
         if not all(item.strip() for item in items):
             raise ReplayError(f"{where}: an empty value (expected {RANGE_FORMS})")
-        return Choice(tuple(dict.fromkeys(_literal(item.strip()) for item in items)))
+        return Choice(tuple(dict.fromkeys(parse_value(item.strip()) for item in items)))
     parts = text.split(":")
     if len(parts) not in (2, 3) or parts[2:] not in ([], ["log"]):
         raise ReplayError(f"{where}: expected LOW:HIGH or LOW:HIGH:log")
-    low, high = (_literal(part) for part in parts[:2])
+    low, high = (parse_value(part) for part in parts[:2])
     if not all(type(bound) in (int, float) for bound in (low, high)):
         raise ReplayError(f"{where}: LOW and HIGH must be numbers")
     if not low < high:
@@ -196,33 +188,35 @@ class Evaluation:
     """Where a metric is read: a split of the holdout protocol, or a window of days with the
     base spec's protocol and candidates."""
 
-    split: str | None = None
+    period: str | None = None
     days: tuple[int, int] | None = None
 
     def __str__(self) -> str:
-        return self.split or f"days:{self.days[0]}-{self.days[1]}"
+        return self.period or f"days:{self.days[0]}-{self.days[1]}"
 
     def spec(self, base: RunSpec) -> RunSpec:
         """``base`` evaluated here."""
-        if self.split:
-            return replace(base, protocol="holdout", split=self.split, availability=None,
+        if self.period:
+            return replace(base, protocol="holdout", period=self.period, availability=None,
                            window=None, days=None)
         if base.protocol == "holdout":
             raise ReplayError(f"{self}: a window of days needs --protocol starts or next "
                               "(holdout fixes its own window)")
-        return replace(base, days=self.days, window=None, split=None)
+        return replace(base, days=self.days, window=None, period=None)
 
 
 def parse_evaluation(text: str, splits: Sequence[str], option: str) -> Evaluation:
     """One of ``splits`` or ``days:D1-D2``; ``option`` names the argument in errors."""
     if text in splits:
-        return Evaluation(split=text)
-    kind, _, days = text.partition(":")
-    first, _, last = days.partition("-")
-    if kind == "days" and first.isdigit() and (last or first).isdigit():
-        if int(first) <= int(last or first):
-            return Evaluation(days=(int(first), int(last or first)))
-    raise ReplayError(f"{option} {text!r}: expected {' or '.join(splits)} or days:D1-D2")
+        return Evaluation(period=text)
+    kind, colon, days = text.partition(":")
+    try:
+        if kind == "days" and colon:
+            return Evaluation(days=parse_days(days))
+    except ReplayError:
+        pass
+    raise ReplayError(f"{option} {text!r}: expected {' or '.join(splits)} or days:D1-D2 "
+                      "(D1 <= D2)")
 
 
 def parse_select(text: str) -> tuple[Evaluation, str]:
@@ -333,6 +327,22 @@ def search_points(space: Space, strategy: str, trials: int | None, seed: int,
     return points
 
 
+def check_space(space: Mapping[str, Mapping[str, ParamSpec]]) -> None:
+    """A one-line error for a parameter that a learner does not take (before any run),
+    naming those it takes (its :meth:`~livereplay.contract.Learner.get_params`)."""
+    from livereplay.learners.registry import make_learner
+
+    for learner, params in space.items():
+        takes = set(make_learner(learner).get_params()) - {"seed"}
+        for name in params:
+            if name == "seed":
+                raise ReplayError(f"--param {learner}.seed: seeds are --seed and --seeds, "
+                                  "not a search")
+            if name not in takes:
+                raise ReplayError(f"--param {learner}.{name}: {learner} has no hyper-parameter "
+                                  f"{name!r} (it takes {', '.join(sorted(takes))})")
+
+
 def tune(base: RunSpec, learners: Sequence[str], space: Mapping[str, Mapping[str, ParamSpec]],
          *, strategy: str = "grid", trials: int | None = None,
          select: str = "validation:hr@10", report: str = "test",
@@ -370,6 +380,7 @@ def tune(base: RunSpec, learners: Sequence[str], space: Mapping[str, Mapping[str
     if missing:
         raise ReplayError(f"no search space for {', '.join(missing)}")
     space = {learner: dict(space[learner]) for learner in learners}
+    check_space(space)
     selection, metric = parse_select(select)
     testing = parse_evaluation(report, ("test", "validation"), "--report")
     trial_base = replace(selection.spec(base), bootstrap=0)
@@ -423,25 +434,23 @@ def _write(report: TuneReport, out: Path, space: Space, options: dict[str, Any],
     metric, seeds, select_seeds = report.metric, options["seeds"], options["select_seeds"]
     chosen = f"{options['select']} {metric}" + (" (mean)" if len(select_seeds) > 1 else "")
     tested = f"{options['report']} {metric}"
-    lines = [f"Tuning ({options['strategy']}): trials selected on {chosen} with seed"
-             f"{'s' * (len(select_seeds) > 1)} {', '.join(map(str, select_seeds))}, the best "
-             f"of each learner re-run on {options['report']} with seeds "
-             f"{', '.join(map(str, seeds))}.",
-             "", f"| learner | trial | params | {chosen} |", "|---|---:|---|---:|"]
-    lines += [f"| {t.learner} | {t.number} | {_describe(t.params)} | {t.value:.4f} |"
-              for t in report.trials]
-    lines += ["", f"| learner | trial | params | {chosen} | {tested} mean | min | max |",
-              "|---|---:|---|---:|---:|---:|---:|"]
-    summary = {}
+    trials = markdown_table(["learner", "trial", "params", chosen],
+                            [[t.learner, t.number, _describe(t.params), f"{t.value:.4f}"]
+                             for t in report.trials], align="lrlr")
+    summary, picks = {}, []
     for learner, trial in report.best.items():
         values = report.test_values(learner)
         summary[learner] = {"mean": float(np.mean(values)), "min": min(values),
                             "max": max(values)}
-        lines.append(f"| {learner} | {trial.number} | {_describe(trial.params)} | "
-                     f"{trial.value:.4f} | {summary[learner]['mean']:.4f} | "
-                     f"{summary[learner]['min']:.4f} | {summary[learner]['max']:.4f} |")
-    table = "\n".join(lines) + "\n"
-    (out / "results.md").write_text(table)
+        picks.append([learner, trial.number, _describe(trial.params), f"{trial.value:.4f}",
+                      *(f"{summary[learner][key]:.4f}" for key in ("mean", "min", "max"))])
+    table = "\n".join([
+        f"Tuning ({options['strategy']}): trials selected on {chosen} with seed"
+        f"{'s' * (len(select_seeds) > 1)} {', '.join(map(str, select_seeds))}, the best "
+        f"of each learner re-run on {options['report']} with seeds "
+        f"{', '.join(map(str, seeds))}.", "", trials,
+        markdown_table(["learner", "trial", "params", chosen, f"{tested} mean", "min", "max"],
+                       picks, align="lrlrrrr")])
 
     rows = [{"stage": "trial", "learner": t.learner, "trial": t.number,
              "seed": result.seed, "params": json.dumps(t.params), "evaluation":
@@ -454,12 +463,7 @@ def _write(report: TuneReport, out: Path, space: Space, options: dict[str, Any],
               "value": result.metrics()["all"][metric], "n": result.n_events,
               "seconds": round(result.seconds, 3)}
              for learner, results in report.tests.items() for result in results]
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-    (out / "results.json").write_text(json.dumps({
+    files = write_results(out, table, rows, {
         "provenance": {**made, **options,
                        "space": {learner: {name: {"kind": type(spec).__name__.lower(),
                                                   **asdict(spec)}
@@ -475,10 +479,8 @@ def _write(report: TuneReport, out: Path, space: Space, options: dict[str, Any],
                   for learner, t in report.best.items()},
         "tests": [{"learner": learner, "seed": result.seed, "result": result.to_dict()}
                   for learner, results in report.tests.items() for result in results],
-        "summary": summary}, indent=2) + "\n")
-
-    files = [out / "results.md", out / "results.csv", out / "results.json",
-             *_plot(report, out, space, chosen, tested)]
+        "summary": summary})
+    files += _plot(report, out, space, chosen, tested)
     if not quiet:
         print(table, end="")
         print(f"\nwrote {out}/" + ", ".join(path.name for path in files))

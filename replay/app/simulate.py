@@ -1,11 +1,11 @@
-"""Command-line entry points of the simulator, wired by ``livereplay.cli``.
+"""The ``livereplay simulate`` command and ``livereplay stats --compare``, wired by :mod:`livereplay.app.cli`.
 
 Only the presets are imported up front (for the help text); SimPy, the world and the
 learners are imported when a command runs.
 
 ``livereplay simulate`` writes a simulated log, or with ``--policy`` runs learners in closed
 loop (``--seeds N``: each with N seeds) and prints how each did online, its feedback metrics
-with their 95% intervals over seeds (:mod:`livereplay.sim.closed_loop`); ``livereplay stats --compare REAL SIM`` prints both logs'
+with their 95% intervals over seeds (:mod:`livereplay.app.closed_loop`); ``livereplay stats --compare REAL SIM`` prints both logs'
 statistics side by side (see :func:`print_comparison`).
 """
 from __future__ import annotations
@@ -16,25 +16,24 @@ import sys
 import time
 from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
-from livereplay.contract import Learner
 from livereplay.errors import ReplayError
 
-from .presets import PRESETS, SimParams, parse_overrides, preset
+from livereplay.sim.presets import PRESETS, SimParams, parse_overrides, preset
 
 if TYPE_CHECKING:
-    from .world import LogSummary
+    from livereplay.sim.world import LogSummary
 
 EPILOG = """\
 parameters (override any with --set NAME=VALUE, repeatable; lists as comma-separated numbers):
   {names}
 see `--list-params` for a preset's values, and sim/presets.py for what each means.
 
-Without --policy, --out writes the log as the simulation goes: memory holds the world (users, channels, the
+Without --policy, --out writes the log as the simulation goes: memory holds the world (users, streamers, the
 pairs watched), never the log, so the twitch-full preset (124M rows, a 4 GB file) needs about
-4 GB. --scale F keeps a fraction F of the preset's users and channels (after --set) and
-every law: a log about F times as large, with the same rows per user and viewers per channel.
+4 GB. --scale F keeps a fraction F of the preset's users and streamers (after --set) and
+every law: a log about F times as large, with the same rows per user and viewers per streamer.
 
 examples:
   livereplay simulate --preset small --seed 1 --out small.csv
@@ -84,11 +83,8 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
-def run_simulate(args: argparse.Namespace,
-                 make_learner: Callable[..., Learner] | None = None) -> int:
-    """Run ``livereplay simulate``; returns the exit status (bad arguments raise ReplayError).
-    ``make_learner(name, seed=...)`` builds the ``--policy`` learners (the command line passes
-    the learner registry)."""
+def run_simulate(args: argparse.Namespace) -> int:
+    """Run ``livereplay simulate``; returns the exit status (bad arguments raise ReplayError)."""
     params = preset(args.preset, **parse_overrides(args.set)).scaled(args.scale)
     if args.list_params:
         for name, value in params.as_dict().items():
@@ -106,9 +102,9 @@ def run_simulate(args: argparse.Namespace,
     progress = not args.quiet and sys.stderr.isatty()
     began = time.perf_counter()
     if args.policy:
-        summary = run_policies_from_arguments(args, params, make_learner, progress)
+        summary = run_policies_from_arguments(args, params, progress)
     else:
-        from .world import simulate_to_csv
+        from livereplay.sim.world import simulate_to_csv
 
         summary = simulate_to_csv(params, args.out, args.seed, progress=progress)
     if args.out and not args.quiet:
@@ -118,20 +114,20 @@ def run_simulate(args: argparse.Namespace,
 
 
 def run_policies_from_arguments(args: argparse.Namespace, params: SimParams,
-                                make_learner: Callable[..., Learner] | None,
                                 progress: bool) -> LogSummary | None:
     """Run ``--policy`` x ``--seeds`` in closed loop; print the tables, write ``--plots``,
     ``--json`` and (one policy, one seed) the log to ``--out``; returns the log's summary
     if written."""
     check_closed_loop_arguments(args)
-    if make_learner is None and set(args.policy) != {"none"}:
-        raise ReplayError("--policy needs a way to build learners by name")
+    from livereplay.learners.registry import make_learner
+    from livereplay.sim.calibration import format_table
+    from livereplay.sim.closed_loop import PolicySummary, run_closed_loop
+
+    from .closed_loop import (difference_rows, drift_rows, plot_drift, run_policies,
+                              summary_rows, write_json)
+
     for policy in set(args.policy) - {"none"}:
         make_learner(policy, seed=args.seed)  # an unknown learner fails before any run
-    from .calibration import format_table
-    from .closed_loop import (PolicySummary, difference_rows, drift_rows, plot_drift,
-                              run_closed_loop, run_policies, summary_rows, write_json)
-
     seeds = list(range(args.seed, args.seed + args.seeds))
     written = None
     if args.out:
@@ -142,7 +138,7 @@ def run_policies_from_arguments(args: argparse.Namespace, params: SimParams,
         simulated.write_csv(args.out)
         summaries, written = [PolicySummary(policy, [report])], simulated.summary()
     else:
-        summaries = run_policies(params, args.policy, seeds, make_learner, jobs=args.jobs,
+        summaries = run_policies(params, args.policy, seeds, jobs=args.jobs,
                                  progress=progress)
     print(format_table(*summary_rows(summaries)))
     print()
@@ -179,7 +175,7 @@ def print_comparison(real_path: str, sim_path: str) -> None:
     difference of figures, the Kolmogorov-Smirnov statistic of distributions."""
     from livereplay.data import read_csv
 
-    from .calibration import comparison_rows, format_table, log_stats
+    from livereplay.sim.calibration import comparison_rows, format_table, log_stats
 
     real, sim = log_stats(read_csv(real_path)), log_stats(read_csv(sim_path))
     print(format_table(("statistic", Path(real_path).name, Path(sim_path).name, "distance"),

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .results import Result
+from ..results import Result
 
 BAR_METRICS = ("hr@1", "hr@10", "ndcg@10")
 PER_DAY_METRIC = "hr@10"

@@ -1,13 +1,12 @@
 """One learner on one replay, described by a typed :class:`RunSpec`: what ``livereplay run``
 does, callable from Python.
 
-This is an application module: with :mod:`livereplay.compare` and :mod:`livereplay.cli` it
-is where the engine and the learners are wired together (``docs/design.md`` § Layout and
-layers).
+Part of the application (:mod:`livereplay.app`), where the engine and the learners are wired
+together (``docs/architecture.md``).
 
 >>> result = run(RunSpec(learner="repeat", window=(5000, 5300), cache=False))
 >>> result.metrics()["all"]["n"], round(result.metrics()["all"]["hr@1"], 4)
-(2694, 0.5746)
+(2694, 0.1459)
 """
 from __future__ import annotations
 
@@ -16,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .checkpoint import Checkpointer
-from .data import STEPS_PER_DAY, Log, default_data_path
-from .errors import ReplayError
-from .results import Result
+from ..checkpoint import Checkpointer
+from ..data import STEPS_PER_DAY, Log, default_data_path
+from ..errors import ReplayError
+from ..results import Result
+from .parsing import parse_days
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,11 @@ class RunSpec:
 
     learner        -- a learner name (``livereplay learners``), an entry point or ``module:Class``
     data           -- the log file (default: the embedded Twitch sample)
-    protocol       -- ``starts``, ``next`` or ``holdout`` (``docs/design.md`` § Protocols)
-    availability   -- candidates: ``log`` (default), ``others`` (starts) or ``span`` (starts,
-                      next); ``docs/design.md`` § Availability
-    split          -- split of ``holdout``: ``test`` (default) or ``validation``
+    protocol       -- ``starts``, ``next`` or ``holdout`` (``docs/protocols.md``)
+    availability   -- the candidate set: ``span`` (starts, next), ``others`` (starts) or ``log``;
+                      default: the protocol's (``span`` for starts, ``log`` for next and
+                      holdout); ``docs/protocols.md`` (Candidate sets)
+    period         -- period of ``holdout``: ``test`` (default) or ``validation``
     window         -- evaluated steps ``(a, b)`` or ``"A:B"``; ``days`` -- days ``(d1, d2)``
                       inclusive or ``"D1-D2"``; neither: the whole log
     users_sample   -- evaluate this seeded fraction of the users (learners see every row)
@@ -45,7 +46,7 @@ class RunSpec:
     data: str | Path | None = None
     protocol: str = "starts"
     availability: str | None = None
-    split: str | None = None
+    period: str | None = None
     window: tuple[int, int] | str | None = None
     days: tuple[int, int] | str | None = None
     users_sample: float | None = None
@@ -67,7 +68,7 @@ class RunSpec:
 
 def load_data(spec: RunSpec, *, report: bool = True) -> Log:
     """The log the spec names (through the cache); what loading dropped goes to stderr."""
-    from .cache import load_log
+    from ..cache import load_log
 
     log = load_log(spec.data_path, skip_bad_rows=spec.skip_bad_rows, cache=spec.cache,
                    cache_dir=spec.cache_dir)
@@ -86,26 +87,22 @@ def parse_window(window: tuple[int, int] | str | None, days: tuple[int, int] | s
     """
     if window is not None and days is not None:
         raise ReplayError("give a window or days, not both")
-    try:
-        if isinstance(window, str):
-            first, colon, last = window.partition(":")
-            if not colon:
-                raise ValueError
-            a, b = int(first or 0), int(last or n_steps)
-        elif window is not None:
-            a, b = map(int, window)
-        elif isinstance(days, str):
-            first, _, last = days.partition("-")
-            a, b = STEPS_PER_DAY * int(first), STEPS_PER_DAY * (int(last or first) + 1)
-        elif days is not None:
-            first_day, last_day = map(int, days)
-            a, b = STEPS_PER_DAY * first_day, STEPS_PER_DAY * (last_day + 1)
-        else:
-            return None
-    except (TypeError, ValueError):
-        spec = f"--window {window!r} (expected A:B)" if window is not None else \
-            f"--days {days!r} (expected D1-D2)"
-        raise ReplayError(f"cannot read {spec}") from None
+    if window is None and days is None:
+        return None
+    if days is not None:
+        first_day, last_day = parse_days(days) if isinstance(days, str) else map(int, days)
+        a, b = STEPS_PER_DAY * first_day, STEPS_PER_DAY * (last_day + 1)
+    else:
+        try:
+            if isinstance(window, str):
+                first, colon, last = window.partition(":")
+                if not colon:
+                    raise ValueError
+                a, b = int(first or 0), int(last or n_steps)
+            else:
+                a, b = map(int, window)
+        except (TypeError, ValueError):
+            raise ReplayError(f"cannot read --window {window!r} (expected A:B)") from None
     b = min(b, n_steps)
     if not 0 <= a < b:
         raise ReplayError(f"window [{a}, {b}) is empty or outside the log's steps [0, {n_steps})")
@@ -120,7 +117,7 @@ def run(spec: RunSpec, *, log: Log | None = None, progress: bool | None = None,
     (:mod:`livereplay.checkpoint`)."""
     from livereplay.learners.registry import make_learner
 
-    from .engine import replay, sample_users
+    from ..engine import replay, sample_users
 
     learner = make_learner(spec.learner, seed=spec.seed, **dict(spec.params))
     log = log if log is not None else load_data(spec)
@@ -128,7 +125,7 @@ def run(spec: RunSpec, *, log: Log | None = None, progress: bool | None = None,
     users = (sample_users(log.n_users, spec.users_sample, spec.seed)
              if spec.users_sample is not None else None)
     result = replay(log, learner, protocol=spec.protocol, availability=spec.availability,
-                    split=spec.split, window=window, users=users, progress=progress,
+                    period=spec.period, window=window, users=users, progress=progress,
                     learner_name=spec.learner, checkpoint=checkpoint)
     result.extra.update({"data": log.source, "seed": spec.seed,
                          "users_sample": spec.users_sample, "params": dict(spec.params)})

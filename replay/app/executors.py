@@ -1,4 +1,4 @@
-"""Running many :class:`~livereplay.runner.RunSpec` at once: in this process, in local
+"""Running many :class:`~livereplay.app.runner.RunSpec` at once: in this process, in local
 processes, or as tasks on a Ray cluster, optionally resumable from a folder of finished runs.
 
 :func:`execute` is what sweeps call (``compare``, ``tune``). Every engine parses each
@@ -34,12 +34,12 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from .cache import file_digest
-from .checkpoint import CheckpointPolicy, Checkpointer
-from .data import Log
-from .errors import ReplayError
-from .folders import open_arrays, save_arrays, staged_folder
-from .results import Result
+from ..cache import file_digest
+from ..checkpoint import CheckpointPolicy, Checkpointer
+from ..data import Log
+from ..errors import ReplayError
+from ..folders import open_arrays, save_arrays, staged_folder
+from ..results import Result
 from .runner import RunSpec, load_data, run
 
 ENGINES = ("local", "ray")
@@ -343,7 +343,7 @@ def execute(specs: Sequence[RunSpec], *, engine: str = "local", jobs: int = 1,
     for spec in pending.values():
         if _log_key(spec) not in logs:
             log = logs[_log_key(spec)] = load_data(spec)
-            log.availability, log.spans  # built once here, not in every run
+            log.live, log.spans  # built once here, not in every run
     record_of = dict(zip(keys, records))
     with tqdm(total=len(record_of), initial=len(results), desc="runs", unit="run",
               disable=None if progress is None else not progress, smoothing=0) as bar:

@@ -4,11 +4,11 @@
 log and protocol (one after another, or in ``--jobs`` processes) and writes into ``results/``:
 ``results.md``, ``results.csv`` (one row per learner and split), ``results.json`` (every
 result and how it was made: the data file's hash, the seeds, package versions, the machine)
-and the plots of :mod:`livereplay.plots`. Every metric carries a 95% interval from a bootstrap
+and the plots of :mod:`livereplay.app.plots`. Every metric carries a 95% interval from a bootstrap
 over users, and each learner is tested against a baseline (default ``repeat``) by a paired
 bootstrap on the same events (:mod:`livereplay.intervals`). From Python:
 
->>> from livereplay.runner import RunSpec
+>>> from livereplay.app.runner import RunSpec
 >>> import tempfile
 >>> results = compare(RunSpec(window=(5000, 5200), cache=False), ["pop", "repeat"],
 ...                   out=tempfile.mkdtemp(), quiet=True)
@@ -18,10 +18,8 @@ bootstrap on the same events (:mod:`livereplay.intervals`). From Python:
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import datetime
-import json
 import os
 import platform
 import sys
@@ -30,12 +28,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from .cache import file_digest
-from .checkpoint import CheckpointPolicy
-from .errors import ReplayError
-from .metrics import EVENT_METRICS, METRICS
-from .results import Result
+from ..cache import file_digest
+from ..checkpoint import CheckpointPolicy
+from ..errors import ReplayError
+from ..metrics import EVENT_METRICS, METRICS
+from ..results import Result
 from .runner import RunSpec
+from .tables import markdown_table, write_results
 
 #: The CSV columns of the paired test of the chosen metric against the baseline.
 TEST_COLUMNS = ("test_metric", "difference", "difference_low", "difference_high", "p_value",
@@ -112,6 +111,13 @@ def table_rows(results: list[Result], paired: dict[str, Any] | None = None,
     return rows
 
 
+def estimate(row: dict[str, Any], metric: str) -> str:
+    """``metric`` of a row of :func:`table_rows` to 4 decimals, with ± half its 95% interval
+    when it has one."""
+    low, high = row[f"{metric}_low"], row[f"{metric}_high"]
+    return f"{row[metric]:.4f}" + (f" ±{(high - low) / 2:.4f}" if low != "" else "")
+
+
 def markdown(rows: list[dict[str, Any]], baseline: str | None = None,
              test_metric: str = "hr@10") -> str:
     """The rows as a markdown table: each metric to 4 decimals with ± half its 95% interval,
@@ -119,18 +125,18 @@ def markdown(rows: list[dict[str, Any]], baseline: str | None = None,
     versus = f"Δ{test_metric} vs {baseline}"
     header = ["learner", "split", "n", *EVENT_METRICS, *([versus] if baseline else []),
               "events/s"]
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|"]
+    cells = []
     for row in rows:
-        cells = [row["learner"], row["split"], f"{row['n']:,}"]
-        for name in EVENT_METRICS:
-            low, high = row[f"{name}_low"], row[f"{name}_high"]
-            cells.append(f"{row[name]:.4f}" + (f" ±{(high - low) / 2:.4f}" if low != "" else ""))
+        line = [row["learner"], row["split"], f"{row['n']:,}"]
+        line += [estimate(row, name) for name in EVENT_METRICS]
         if baseline:
-            cells.append("" if row["difference"] == "" else
-                         f"{row['difference']:+.4f}" + ("*" if row["significant"] else ""))
-        cells.append(f"{row['events_per_second']:,.0f}")
-        lines.append("| " + " | ".join(cells) + " |")
+            line.append("" if row["difference"] == "" else
+                        f"{row['difference']:+.4f}" + ("*" if row["significant"] else ""))
+        line.append(f"{row['events_per_second']:,.0f}")
+        cells.append(line)
+    lines = [f"`{rows[0]['protocol']}`, candidates `{rows[0]['availability']}` (coverage: the "
+             "share of events whose target is among them)\n",
+             markdown_table(header, cells, align="ll" + "r" * (len(header) - 2)).rstrip("\n")]
     if rows and rows[0]["hr@1_low"] != "":
         lines.append("\n± half the width of the 95% interval, a bootstrap over users "
                      "(bounds in results.csv and results.json).")
@@ -152,7 +158,7 @@ def compare(spec: RunSpec, learners: list[str] | None = None, *, jobs: int = 1,
     tests; a baseline not among the learners: none either, said on stderr unless ``quiet``);
     ``test_metric`` is the test shown in the table and the CSV (the JSON holds every metric).
 
-    Runs go through :func:`livereplay.executors.execute` on ``engine`` (``local``: ``jobs``
+    Runs go through :func:`livereplay.app.executors.execute` on ``engine`` (``local``: ``jobs``
     processes; ``ray``: tasks on the Ray cluster at ``address``, or a local one). Every
     finished run is kept in ``out/runs``, so a comparison run again into the same folder,
     after an interruption or with more learners, reuses the runs that are complete; the
@@ -213,12 +219,6 @@ def _write_tables(results: list[Result], paired: dict[str, Any] | None, baseline
                   engine: str, seconds: float) -> None:
     """results.md, results.csv and results.json of a comparison into ``out``."""
     rows = table_rows(results, paired, test_metric)
-    table = markdown(rows, baseline, test_metric)
-    (out / "results.md").write_text(table)
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    (out / "results.json").write_text(json.dumps(
-        {"provenance": provenance(spec, learners, jobs, seconds, engine),
-         "results": [r.to_dict() for r in results], "paired": paired}, indent=2) + "\n")
+    write_results(out, markdown(rows, baseline, test_metric), rows,
+                  {"provenance": provenance(spec, learners, jobs, seconds, engine),
+                   "results": [r.to_dict() for r in results], "paired": paired})

@@ -1,0 +1,163 @@
+"""The results tables on the embedded sample, written into README.md and the docs.
+
+Every table of results on the embedded sample lives between the markers
+``<!-- table: NAME -->`` and ``<!-- end table -->`` in README.md or a page of docs/, and is
+written by this script alone, with a caption that states what was run. Ranks are the same
+bytes on every run, so ``--check`` (what the test suite runs) recomputes every table and
+fails where a checked-in one differs. It also draws docs/assets/sample_span.png.
+
+    python benchmarks/sample_tables.py            # compute and write the tables
+    python benchmarks/sample_tables.py --check    # compute and compare, write nothing
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from livereplay import RunSpec
+from livereplay.app.executors import execute
+from livereplay.app.tables import markdown_table
+from livereplay.learners.registry import BUILTIN
+from livereplay.metrics import METRICS
+from livereplay.results import Result
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+MARKER = re.compile(r"(<!-- table: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end table -->)",
+                    re.DOTALL)
+BASELINE = "repeat"
+DAYS = (32, 42)
+PLOT = ROOT / "docs" / "assets" / "sample_span.png"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table: a run of every built-in learner, and what its caption says it is."""
+
+    spec: RunSpec
+    command: str
+    what: str
+
+    @property
+    def groups(self) -> tuple[str, str]:
+        return ("continuing", "fresh") if self.spec.protocol == "next" else ("repeat", "new")
+
+
+DAYS_TEXT = f"{DAYS[0]}-{DAYS[1]}"
+TABLES = {
+    "span": Table(RunSpec(availability="span", days=DAYS),
+                  f"livereplay compare --days {DAYS_TEXT}",
+                  "`starts` with the leak-free `span` candidates (the default)"),
+    "others": Table(RunSpec(availability="others", days=DAYS),
+                    f"livereplay compare --availability others --days {DAYS_TEXT}",
+                    "`starts` with the leak-free `others` candidates"),
+    "log": Table(RunSpec(availability="log", days=DAYS),
+                 f"livereplay compare --availability log --days {DAYS_TEXT}",
+                 "`starts` with the paper's `log` candidates (A_t), which leak the target"),
+    "next": Table(RunSpec(protocol="next", days=DAYS),
+                  f"livereplay compare --protocol next --days {DAYS_TEXT}",
+                  "`next` with the streamers live at the revealed step (`log`)"),
+    "holdout": Table(RunSpec(protocol="holdout"), "livereplay compare --protocol holdout",
+                     "`holdout`, the paper's protocol, on its test period (candidates `log`)"),
+}
+
+
+def cells(result: Result, baseline: Result, metrics: list[tuple[str, str]]) -> list[str]:
+    """Each (split, metric) to 4 decimals, ± half its 95% interval, * where the paired test
+    against the baseline excludes 0."""
+    tests = result.paired_test(baseline) if result is not baseline else {}
+    values = result.metrics()
+    out = []
+    for split, metric in metrics:
+        low, high = result.intervals[split][metric]
+        star = "*" * bool(tests and tests[split].significant[METRICS.index(metric)])
+        out.append(f"{values[split][metric]:.4f} ±{(high - low) / 2:.4f}{star}")
+    return out
+
+
+def render(table: Table, results: list[Result]) -> str:
+    """The caption and the markdown table of one set of runs."""
+    baseline = next(r for r in results if r.learner == BASELINE)
+    metrics = baseline.metrics()
+    _, new = table.groups
+    header = ["learner", "hr@1", "hr@10", "ndcg@10", "mrr", f"{new} hr@10"]
+    shown = [("all", m) for m in ("hr@1", "hr@10", "ndcg@10", "mrr")] + [(new, "hr@10")]
+    rows = [[f"`{r.learner}`", *cells(r, baseline, shown)] for r in results]
+    where = (f"its test period (steps {baseline.window[0]}-{baseline.window[1] - 1})"
+             if table.spec.protocol == "holdout" else f"days {DAYS_TEXT}")
+    caption = (f"{table.what}, on {where} of the embedded sample: "
+               f"{metrics['all']['n']:,} events ({metrics[new]['n']:,} {new}), coverage "
+               f"{metrics['all']['coverage']:.3f}. Each figure ± half its 95% interval "
+               f"(bootstrap over users, {baseline.bootstrap:,} resamples, seed "
+               f"{baseline.seed}); * where the paired test against `{BASELINE}` on the same "
+               f"events excludes 0. Made by `{table.command}`.")
+    return f"{caption}\n\n{markdown_table(header, rows)}"
+
+
+def compute(names: list[str], jobs: int) -> dict[str, str]:
+    """Table name -> its generated text, every run in one sweep."""
+    specs = [TABLES[name].spec.with_learner(learner) for name in names for learner in BUILTIN]
+    results = execute(specs, jobs=jobs, progress=None)
+    tables, runs = {}, iter(results)
+    for name in names:
+        tables[name] = render(TABLES[name], [next(runs) for _ in BUILTIN])
+        if name == "span":
+            plot(results[:len(BUILTIN)])
+    return tables
+
+
+def plot(results: list[Result]) -> None:
+    """hr@1 and hr@10 of every learner with their intervals (the README's picture)."""
+    from livereplay.app.plots import metrics_by_split, summary
+
+    PLOT.parent.mkdir(parents=True, exist_ok=True)
+    metrics_by_split([summary(result) for result in results], PLOT)
+
+
+def used_tables(pages: list[Path]) -> dict[Path, list[str]]:
+    """Page -> the names of the tables it holds, for the pages that hold any."""
+    return {page: names for page in pages
+            if (names := [m["name"] for m in MARKER.finditer(page.read_text())])}
+
+
+def update(pages: list[Path], fresh: dict[str, str], *, write: bool) -> list[Path]:
+    """The pages whose tables differ from ``fresh`` (name -> text), rewritten if ``write``."""
+    stale = []
+    for page in pages:
+        text = page.read_text()
+        updated = MARKER.sub(lambda m: m[1] + fresh[m["name"]] + m[4], text)
+        if updated != text:
+            stale.append(page)
+            if write:
+                page.write_text(updated)
+    return stale
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="compare the checked-in tables with fresh ones; write nothing")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    pages = used_tables(PAGES)
+    named = {name for names in pages.values() for name in names}
+    if named - set(TABLES):
+        print(f"unknown tables: {', '.join(sorted(named - set(TABLES)))} (known: "
+              f"{', '.join(TABLES)})", file=sys.stderr)
+        return 2
+    fresh = compute([name for name in TABLES if name in named], args.jobs)
+    stale = update(list(pages), fresh, write=not args.check)
+    if args.check and stale:
+        print("tables out of date in " + ", ".join(str(p.relative_to(ROOT)) for p in stale)
+              + ": run python benchmarks/sample_tables.py", file=sys.stderr)
+        return 1
+    print(f"{len(fresh)} tables {'checked' if args.check else 'written'} in {len(pages)} "
+          f"pages ({len(stale)} {'out of date' if args.check else 'changed'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
