@@ -1,9 +1,11 @@
-"""Reference baselines, defined exactly as in ``docs/design.md`` § Reference baselines, so
-results can be checked.
+"""Reference baselines, defined exactly as in ``docs/learners/baselines.md``, so results can
+be checked.
 
 "Revealed so far" means rows with start at or before the last revealed step.
 """
 from __future__ import annotations
+
+import abc
 
 import numpy as np
 
@@ -11,7 +13,13 @@ from livereplay.contract import History, Learner, SparseScores, Step, grow, know
 
 
 class Random(Learner):
-    """Uniformly random scores, drawn from a generator seeded with ``seed``."""
+    """Uniformly random scores.
+
+    Parameters
+    ----------
+    seed
+        Seeds the generator the scores are drawn from.
+    """
 
     def reset(self) -> None:
         self.rng_ = np.random.default_rng(self.seed)
@@ -21,7 +29,13 @@ class Random(Learner):
 
 
 class Popularity(Learner):
-    """A streamer's score is the number of its rows revealed so far."""
+    """A streamer's score is the number of its rows revealed so far.
+
+    Parameters
+    ----------
+    seed
+        Unused: the learner draws nothing (every learner takes a seed).
+    """
 
     def reset(self) -> None:
         self.rows_ = np.zeros(0, np.int64)
@@ -40,6 +54,8 @@ class DecayedPopularity(Learner):
     ----------
     half_life
         Steps after which a row counts half (144 steps = one day).
+    seed
+        Unused: the learner draws nothing (every learner takes a seed).
     """
 
     def __init__(self, *, half_life: float = 144.0, seed: int = 0) -> None:
@@ -74,8 +90,10 @@ class _PersonalThenPopular(Learner):
     def observe(self, step: Step) -> None:
         self.history_ = step.history
 
+    @abc.abstractmethod
     def personal(self, counts: np.ndarray, last_start: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The non-negative integer of each (user, streamer) pair the users have watched,
+        given the pair's row count and last start."""
 
     def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> SparseScores:
         history = self.history_
@@ -88,14 +106,26 @@ class _PersonalThenPopular(Learner):
 
 
 class Repeat(_PersonalThenPopular):
-    """``count_u(s) * (R + 1) + pop(s)``: the user's own history first, popularity second."""
+    """``count_u(s) * (R + 1) + pop(s)``: the user's own history first, popularity second.
+
+    Parameters
+    ----------
+    seed
+        Unused: the learner draws nothing (every learner takes a seed).
+    """
 
     def personal(self, counts: np.ndarray, last_start: np.ndarray) -> np.ndarray:
         return counts
 
 
 class RecentRepeat(_PersonalThenPopular):
-    """The streamers the user watched most recently first (by last start), then popularity."""
+    """The streamers the user watched most recently first (by last start), then popularity.
+
+    Parameters
+    ----------
+    seed
+        Unused: the learner draws nothing (every learner takes a seed).
+    """
 
     def personal(self, counts: np.ndarray, last_start: np.ndarray) -> np.ndarray:
         return last_start + 1

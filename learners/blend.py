@@ -1,11 +1,11 @@
 """Repeat-aware blends: the live signals a platform has, combined with a learned model.
 
-In live streaming most sessions go back to channels the user already watches, so what
-the user is watching right now, how recently and how often it watched each live channel,
-and how popular each channel is are strong signals; a learned model adds what they cannot
-say (which channel the user has never watched it will pick). :class:`RepeatBlend` scores a
-(user, channel) pair by a weighted sum of such features and of the model's score, and learns
-the weights online, like the models: at each step, a softmax over the available channels
+In live streaming most sessions go back to streamers the user already watches, so what
+the user is watching right now, how recently and how often it watched each live streamer,
+and how popular each streamer is are strong signals; a learned model adds what they cannot
+say (which streamer the user has never watched it will pick). :class:`RepeatBlend` scores a
+(user, streamer) pair by a weighted sum of such features and of the model's score, and learns
+the weights online, like the models: at each step, a softmax over the available streamers
 for every session that started (a conditional logit), from the features as they were
 before the step, so that training sees exactly what scoring saw.
 """
@@ -23,7 +23,9 @@ from .signals import LiveSignals, softmax_block
 PERSONAL_FEATURES = ("now", "count", "seen", "gap", "most", "latest")
 CHANNEL_FEATURES = ("rows", "viewers")
 LIVE_AGE_FEATURES = ("live", "live_steps")
-# the blend counts rows itself; liverec's tuned window and rates do no better in the blend
+# the blend's liverec: no count embedding (the blend has count features of its own), and a
+# shorter window, lower rates and larger batches than liverec's own defaults, which do no
+# better in the blend for twice the training calls
 MODEL_DEFAULTS = {"liverec": {"count_buckets": 0, "length": 16, "lr": 0.1, "dense_lr": 1e-3,
                               "batch_sessions": 16}}
 
@@ -32,9 +34,9 @@ class LiveFeatures(NamedTuple):
     """The blend's live features of a block of users x candidates. The personal ones are
     sparse: a pair the user never watched has them all 0, so only the watched pairs are
     listed (``row``, ``col``, ``personal``, one column per :data:`PERSONAL_FEATURES`); the
-    channel ones are per candidate (``channel``, one column per :data:`CHANNEL_FEATURES`, then
-    :data:`LIVE_AGE_FEATURES` if asked); ``active`` says whether each user is watching
-    something now."""
+    streamer-level ones are per candidate (``channel``, one column per
+    :data:`CHANNEL_FEATURES`, then :data:`LIVE_AGE_FEATURES` if asked); ``active`` says
+    whether each user is watching something now."""
 
     row: np.ndarray
     col: np.ndarray
@@ -65,11 +67,12 @@ def live_features(signals: LiveSignals, users: np.ndarray, candidates: np.ndarra
 
 def training_rows(step: Step) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What each user watches at ``step.t`` (the blend's targets): (user, streamer, leaky),
-    where ``leaky`` marks sessions starting at t on a channel nobody else watches at t.
+    where ``leaky`` marks sessions starting at t on a streamer nobody else watches at t.
 
-    Such a channel is live at t only because of this very session: under availability
-    ``log`` it is the leak of ``docs/design.md`` § Availability, and a channel-level feature (popularity,
-    viewers now) would learn to spot channels that just appeared rather than what users like.
+    Such a streamer is live at t only because of this very session: under availability
+    ``log`` it is the leak of ``docs/protocols.md`` § Candidate sets, and a streamer-level
+    feature (popularity, viewers now) would learn to spot streamers that just appeared rather
+    than what users like.
     """
     watching = step.watching
     keys = distinct(pair_keys(watching.user, watching.streamer))
@@ -100,35 +103,39 @@ class ModelScores(NamedTuple):
 class RepeatBlend(Learner):
     """Live repeat signals and a learned model's score, weighted by an online conditional logit.
 
-    Features of a (user, channel) pair, as of the last revealed step: the user watches it now;
-    log(1 + the user's rows of it); whether the user has watched it; log(1 + steps since the
-    user last started it); log(1 + its rows so far); log(1 + its viewers now); optionally
-    whether it is live now and log(1 + steps it has been live); and the model's score.
+    Features of a (user, streamer) pair, as of the last revealed step: the user watches it
+    now; log(1 + the user's rows of it); whether the user has watched it; log(1 + steps
+    since the user last started it); whether it is, among the candidates, the user's most
+    watched and its most recently started; log(1 + its rows so far); log(1 + its viewers
+    now); optionally whether it is live at the last revealed step and log(1 + steps it has
+    been live); and the model's score. Users watching something now and idle users (who are
+    starting a session) have weights of their own.
+
+    The defaults were chosen on the embedded sample's validation days 20-31, with seeds 0-2
+    (see ``docs/tuning.md``), and the costs checked on a large simulated log; the test days
+    32-42 were used only to report.
 
     Parameters
     ----------
     model
-        Registry name of the learned model whose score is blended in (default ``"liverec"``,
-        chosen on the validation window: it beat ``"mf"`` on every protocol there), or
-        ``None`` for live signals alone.
+        Registry name of the learned model whose score is blended in (default
+        ``"liverec"``, which does better in the blend than ``"mf"`` under every protocol),
+        or ``None`` for live signals alone.
     model_params
-        Hyper-parameters of that model over its own defaults, ``liverec``'s with its count
-        embedding off unless given (``count_buckets=0``): the blend has count features of
-        its own, and with the embedding it did no better, mean of seeds 0-2 on the embedded sample's
-        validation days: hr@1 / hr@10 0.567/0.881 -> 0.566/0.877 on ``starts``/``log``,
-        0.639/0.924 -> 0.638/0.920 on the hold-out validation split, ``next`` unchanged),
-        and with the window and rates it had before its tune (``length=16, lr=0.1,
-        dense_lr=1e-3, batch_sessions=16``): with the tuned ones, 0.567/0.881 ->
-        0.569/0.884, 0.639/0.924 -> 0.641/0.920, ``next`` unchanged, for twice the
-        training calls on the sample.
+        Hyper-parameters of that model, over the blend's defaults for it and the model's
+        own. For ``liverec`` the blend's defaults are ``count_buckets=0, length=16, lr=0.1,
+        dense_lr=1e-3, batch_sessions=16``: the blend has count features of its own, with
+        which the count embedding does no better, and ``liverec``'s own window and rates
+        do no better in the blend for twice the training calls.
     live_age
         Use whether a candidate was live at the last step and for how long (default False).
-        A real platform knows this, but under ``starts`` with availability ``log`` a channel
+        A real platform knows this, but under ``starts`` with availability ``log`` a streamer
         that was not live at the last step is in A_t mostly because someone starts it at t
-        (the leak of ``docs/design.md`` § Availability), so this feature measures the leak more than the user.
+        (the leak of ``docs/protocols.md`` § Candidate sets), so this feature measures the
+        leak more than the user.
     leak_free
-        Hide the channel features from the training softmax of sessions that start on a
-        channel nobody else watches (see :func:`training_rows`; default True): those
+        Hide the streamer-level features from the training softmax of sessions that start
+        on a streamer nobody else watches (see :func:`training_rows`; default True): those
         sessions teach only the weights of the personal features and of the model.
     lr
         Adagrad learning rate of the blend's weights (default 0.1).
@@ -140,9 +147,9 @@ class RepeatBlend(Learner):
         100k-user log about 1,500 in every step.
     max_candidates
         Candidates of a step's softmax, sampled beyond that (default 128; the embedded
-        sample never has more than 72 channels live at once). Against 256 rows and 512
-        candidates, on a simulated 3M-row log (days 32-42, under a profiler): hr@1 0.352 ->
-        0.363, 132 -> 108 s.
+        sample never has more than 72 streamers live at once, so there the softmax covers
+        the whole available set). On a large simulated log, 64 rows and 128 candidates a
+        step rank better than 256 and 512, in less time.
     seed
         Seeds the model and the sampling of rows and candidates.
     """
@@ -207,7 +214,7 @@ class RepeatBlend(Learner):
     def _logits(self, features: LiveFeatures, model: np.ndarray | None,
                 channel_seen: np.ndarray | bool = True) -> np.ndarray:
         """The weighted sum of the features, each user with the weights of its group; the
-        channel features count only for users where ``channel_seen``."""
+        streamer-level features count only for users where ``channel_seen``."""
         personal = len(PERSONAL_FEATURES)
         weights = np.where(features.active[:, None], self.weights_[: self.n_features_],
                            self.weights_[self.n_features_:])  # (B, features)

@@ -8,12 +8,11 @@ Popularity(seed=1)
 """
 from __future__ import annotations
 
-import importlib
-from importlib.metadata import entry_points
 from typing import Any
 
 from livereplay.contract import Learner
 from livereplay.errors import LearnerError
+from livereplay.plugins import find, names
 
 ENTRY_POINT_GROUP = "livereplay.learners"
 
@@ -41,34 +40,15 @@ BUILTIN: dict[str, tuple[str, str]] = {
 
 def available_learners() -> dict[str, str]:
     """Name -> description of every learner that can be named (built-in and entry points)."""
-    names = {name: description for name, (_, description) in BUILTIN.items()}
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        names.setdefault(entry.name, f"from {entry.value}")
-    return names
-
-
-def _import(path: str) -> Any:
-    module_name, _, attribute = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise LearnerError(f"cannot import learner module {module_name!r}: {error}") from None
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise LearnerError(f"module {module_name!r} has no {attribute!r}") from None
+    return {name: BUILTIN[name][1] if name in BUILTIN else f"from {where}"
+            for name, where in names({name: path for name, (path, _) in BUILTIN.items()},
+                                     group=ENTRY_POINT_GROUP).items()}
 
 
 def learner_class(spec: str) -> type[Learner]:
     """The class named by ``spec``: a built-in name, an entry point, or ``module:Class``."""
-    if spec in BUILTIN:
-        return _import(BUILTIN[spec][0])
-    for entry in entry_points(group=ENTRY_POINT_GROUP, name=spec):
-        return entry.load()
-    if ":" in spec:
-        return _import(spec)
-    raise LearnerError(f"unknown learner {spec!r}; known: {', '.join(available_learners())}"
-                       " (or give module:Class)")
+    return find(spec, {name: path for name, (path, _) in BUILTIN.items()},
+                group=ENTRY_POINT_GROUP, kind="learner", error=LearnerError)
 
 
 def make_learner(spec: str, *, seed: int = 0, **hyper: Any) -> Learner:

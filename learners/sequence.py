@@ -2,7 +2,7 @@
 
 Both keep each user's last ``length`` started streamers (:class:`RecentStreamers`), embed
 them with the streamer table they also score with, and encode the window into the user's
-query; they are trained online like every :class:`livereplay.learners.mf.FactorLearner`: each
+query; they are trained online like every :class:`livereplay.learners.factor.FactorLearner`: each
 session that starts is a softmax over the streamers available at its step, given the window
 as it was before the step (queued with the session, so a batch trained later sees it too).
 
@@ -16,37 +16,35 @@ as it was before the step (queued with the session, so a batch trained later see
 """
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import numpy as np
 
 from livereplay.contract import Step
 
-from .mf import FactorLearner
+from .factor import FactorLearner
 from .signals import LiveSignals, RecentStreamers
 from .tf_common import DenseAdam, glorot, tensorflow
 
 
 class _WindowLearner(FactorLearner):
-    """A factor learner whose query is computed from the user's last ``length`` streamers.
+    """A factor learner whose query is computed from the user's last ``length`` streamers by
+    an encoder with dense weights trained by Adam at rate ``dense_lr`` (a subclass stores
+    both parameters).
 
     Its softmax block keeps 512 streamers by default (``max_candidates``), twice the other
-    models': the encoder, not the block, is what a step costs, and on a simulated 3M-row
-    log 256 costs ``liverec`` 0.013 of hr@1 (0.376 vs 0.389) to save 6% of its time (with
-    one gradient step a batch, 0.009 to save 1%). Both window models take one gradient step
-    a batch at twice the other models' embedding rate (``updates=1, lr=0.1``; see each
-    model's parameters for the measurements)."""
+    models': the encoder, not the block, is what a step costs, so a larger block costs
+    little and a smaller one ranks worse. Both window models take one gradient step a batch
+    at about twice the other models' embedding rate (``updates=1``, ``lr`` 0.1 or more): on
+    the embedded sample's validation days 20-31 that ranks as well as two steps at the
+    other models' rate or better, at a lower cost (see each model's parameters)."""
 
     relative_cost = 40.0  # an encoder over each user's window
 
-    def __init__(self, *, length: int = 16, dense_lr: float = 1e-3, max_candidates: int = 512,
-                 updates: int = 1, lr: float = 0.1, **hyper: Any) -> None:
-        super().__init__(max_candidates=max_candidates, updates=updates, lr=lr, **hyper)
-        self.length, self.dense_lr = length, dense_lr
-
+    @abc.abstractmethod
     def _weights(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Initial dense weights of the encoder."""
-        raise NotImplementedError
 
     def _setup(self) -> None:
         self.recent_ = RecentStreamers(self.length)
@@ -65,37 +63,57 @@ class _WindowLearner(FactorLearner):
 class LSTM(_WindowLearner):
     """``lstm``: an LSTM (or several stacked) over the embeddings of the user's recent streamers.
 
+    The defaults it shares with the other factor models are explained in
+    :class:`~livereplay.learners.factor.FactorLearner`'s parameters. ``layers``, ``updates``,
+    ``lr``, ``dense_lr`` and ``batch_sessions`` were chosen on the embedded sample's
+    validation days 20-31, by the mean over seeds 0-2 (see ``docs/tuning.md``), and checked
+    on a large simulated log; the test days 32-42 were used only to report.
+
     Parameters
     ----------
     length
         Streamers in a user's window (default 16).
     layers
-        Stacked LSTM layers, each ``dim`` wide (default 1). One layer against two, mean of
-        seeds 0-2 on the embedded sample's validation days 20-31: hr@1 0.444 -> 0.488 on
-        ``starts``/``log``, 0.423 -> 0.486 on ``next``, 0.512 -> 0.552 on the hold-out
-        validation split, hr@10 and mrr up as well; on a simulated 3M-row log (days 32-42)
-        hr@1 0.261 -> 0.268 in about half the time.
-    updates, lr, dense_lr
-        Gradient steps on each batch (default 1), Adagrad learning rate of the embedding
-        rows (default 0.1) and Adam learning rate of the LSTM weights (default 2e-3). One
-        step at twice the rates of the other models, against two at theirs: better on the
-        embedded sample's validation days 20-31 (hr@1 0.387 -> 0.441 on ``starts``/``log``,
-        0.354 -> 0.422 on ``next``, 0.437 -> 0.501 on the hold-out validation split) and
-        on a simulated 3M-row log (days 32-42: hr@1 0.257 -> 0.261), at about half the
-        cost (298 -> 169 s there).
+        Stacked LSTM layers, each ``dim`` wide (default 1). One layer ranks better than two
+        under every protocol, on the validation days and on a large simulated log, at a
+        lower cost.
+    dim
+        Width of the streamer embeddings and of the LSTM's state.
+    updates
+        Gradient steps on each batch (default 1). One step at twice the other models' rates
+        ranks better than two steps at theirs, on the validation days and on a large
+        simulated log, at a lower cost.
+    lr
+        Adagrad learning rate of the embedding rows (default 0.1, twice the other models',
+        to go with one gradient step a batch).
+    dense_lr
+        Adam learning rate of the LSTM weights and of the output projection (default 2e-3).
+    batch_sessions
+        Train once this many sessions are queued (default 16). With one layer, 16 ranks as
+        well as 8 on the validation days, in half as many training calls.
+    batch_steps
+        ... or once the oldest queued session is this many steps before the next step to
+        score, so that a quiet spell does not leave sessions unlearnt for long.
     max_candidates
         Streamers in a step's softmax block (default 512: the encoder, not the block, is
         what a step costs this model).
-    The others are those of :class:`livereplay.learners.mf.FactorLearner`; its
-    ``batch_sessions`` (16) once was 8 here, which with two layers gained about 0.01 of
-    hr@1. With one layer 16 does as well (mean of seeds 0-2 on the sample's validation
-    days: hr@1 0.488 -> 0.489 on ``starts``/``log``, 0.486 -> 0.482 on ``next``, 0.552 ->
-    0.555 on the hold-out validation split) in 16% less time on the sample (7.3 -> 6.1 s).
+    loss
+        ``"softmax"`` over the available streamers, or the seed's ``"squared"`` error.
+    init_scale
+        Standard deviation of the initial embedding rows.
+    seed
+        Seeds the initial rows (each from its id), the LSTM's initial weights and the
+        sampling of candidates.
     """
 
-    def __init__(self, *, layers: int = 1, dense_lr: float = 2e-3, **hyper: Any) -> None:
-        super().__init__(dense_lr=dense_lr, **hyper)
-        self.layers = layers
+    def __init__(self, *, length: int = 16, layers: int = 1, dim: int = 32, lr: float = 0.1,
+                 dense_lr: float = 2e-3, updates: int = 1, batch_sessions: int = 16,
+                 batch_steps: int = 4, max_candidates: int = 512, loss: str = "softmax",
+                 init_scale: float = 0.1, seed: int = 0) -> None:
+        super().__init__(dim=dim, lr=lr, updates=updates, batch_sessions=batch_sessions,
+                         batch_steps=batch_steps, max_candidates=max_candidates, loss=loss,
+                         init_scale=init_scale, seed=seed)
+        self.length, self.layers, self.dense_lr = length, layers, dense_lr
 
     def _weights(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         d = self.dim
@@ -144,6 +162,14 @@ class LiveRec(_WindowLearner):
     ``count_buckets``, <h_u, r_count(u, s)> + w_count(u, s) is added the same way, count(u, s)
     being 0 if u never watched s, else 1 + floor(log2(u's rows of s)), capped.
 
+    The defaults it shares with the other factor models are explained in
+    :class:`~livereplay.learners.factor.FactorLearner`'s parameters. ``length``, ``lr``,
+    ``dense_lr`` and ``batch_sessions`` are a tune's pick on the embedded sample's validation
+    days 20-31, by the mean over seeds 0-2 (see ``docs/tuning.md``), and ``count_buckets``
+    and ``updates`` were chosen there too; the test days 32-42 were used only to report.
+    ``blend`` runs its model with other values (see
+    :class:`~livereplay.learners.blend.RepeatBlend`).
+
     Parameters
     ----------
     length
@@ -154,42 +180,48 @@ class LiveRec(_WindowLearner):
         Buckets of the time since last watch (default 16: up to 2^13 steps apart).
     count_buckets
         Buckets of how often the user watched the candidate (default 8: up to 2^6 rows; 0:
-        none). Against none, mean of seeds 0-2 on the embedded sample's validation days
-        20-31 (hr@1 / hr@10 / mrr): ``starts``/``log`` 0.623/0.921/0.730 ->
-        0.627/0.919/0.731, ``next`` 0.408/0.736/0.534 -> 0.420/0.729/0.540, hold-out
-        validation 0.661/0.942/0.767 -> 0.666/0.941/0.768; on the test days 32-42,
-        ``starts``/``log`` hr@1 0.650 -> 0.653; on a simulated 3M-row log (days 32-42) hr@1
-        0.387 -> 0.403, 53-56 -> 59 s. ``blend`` keeps its model without it (see there).
-    updates, lr, dense_lr
-        Gradient steps on each batch (default 1), Adagrad learning rate of the embedding
-        rows (default 0.11) and Adam learning rate of the attention weights and gap
-        embeddings (default 8.2e-4). One step at twice the embedding rate, against two at
-        0.05, mean of seeds 0-2 on the embedded sample's validation days 20-31 (hr@1 /
-        hr@10 / mrr): ``starts``/``log`` 0.615/0.912/0.722 -> 0.623/0.921/0.730, ``next``
-        0.418/0.731/0.539 -> 0.408/0.736/0.534, hold-out validation 0.653/0.932/0.755 ->
-        0.661/0.942/0.767; on a simulated 3M-row log (days 32-42) hr@1 0.389 -> 0.387 in
-        about two thirds of the time (a training call of ~490 sessions is compute, not
-        overhead). Twice the dense rate as well loses 0.02 of hr@1 on ``next``.
+        none). The count term puts the target first more often under every protocol, on
+        the validation days and on a large simulated log, for a little more time.
+    updates
+        Gradient steps on each batch (default 1). One step at about twice the other
+        models' embedding rate ranks about as well as two at theirs, in less time: on a large log
+        a training call is compute, not overhead, so each gradient step costs its share.
+    lr
+        Adagrad learning rate of the embedding rows (default 0.11, about twice the other
+        models', to go with one gradient step a batch).
+    dense_lr
+        Adam learning rate of the encoder's weights: position and attention weights and the
+        pair embeddings (default 8.2e-4). Doubling it as well as ``lr`` ranks worse under
+        ``next``.
     batch_sessions
         Train once this many sessions are queued (default 8).
-        ``length``, ``lr``, ``dense_lr`` and ``batch_sessions`` are a tune's pick on the
-        embedded sample's validation days (README § Tuning); against ``length=16, lr=0.1,
-        dense_lr=1e-3, batch_sessions=16``, mean of seeds 0-2 (hr@1 / hr@10 / mrr):
-        ``starts``/``log`` days 20-31 0.627/0.919/0.731 -> 0.631/0.921/0.734, ``next``
-        0.420/0.729/0.540 -> 0.413/0.730/0.534, hold-out validation 0.666/0.941/0.768 ->
-        0.667/0.942/0.769; test days 32-42, ``starts``/``log`` hr@1 0.653 -> 0.655.
-        ``blend`` keeps its model at the former values (see there).
+    batch_steps
+        ... or once the oldest queued session is this many steps before the next step to
+        score, so that a quiet spell does not leave sessions unlearnt for long.
     max_candidates
         Streamers in a step's softmax block (default 512: the encoder, not the block, is
         what a step costs this model).
-    The others are those of :class:`livereplay.learners.mf.FactorLearner`.
+    dim
+        Width of the streamer embeddings, of the attention blocks and of the pair
+        embeddings.
+    loss
+        ``"softmax"`` over the available streamers, or the seed's ``"squared"`` error.
+    init_scale
+        Standard deviation of the initial embedding rows.
+    seed
+        Seeds the initial rows (each from its id), the encoder's initial weights and the
+        sampling of candidates.
     """
 
-    def __init__(self, *, length: int = 24, lr: float = 0.11, dense_lr: float = 8.2e-4,
-                 batch_sessions: int = 8, blocks: int = 1, gap_buckets: int = 16,
-                 count_buckets: int = 8, **hyper: Any) -> None:
-        super().__init__(length=length, lr=lr, dense_lr=dense_lr,
-                         batch_sessions=batch_sessions, **hyper)
+    def __init__(self, *, length: int = 24, blocks: int = 1, gap_buckets: int = 16,
+                 count_buckets: int = 8, dim: int = 32, lr: float = 0.11,
+                 dense_lr: float = 8.2e-4, updates: int = 1, batch_sessions: int = 8,
+                 batch_steps: int = 4, max_candidates: int = 512, loss: str = "softmax",
+                 init_scale: float = 0.1, seed: int = 0) -> None:
+        super().__init__(dim=dim, lr=lr, updates=updates, batch_sessions=batch_sessions,
+                         batch_steps=batch_steps, max_candidates=max_candidates, loss=loss,
+                         init_scale=init_scale, seed=seed)
+        self.length, self.dense_lr = length, dense_lr
         self.blocks, self.gap_buckets, self.count_buckets = blocks, gap_buckets, count_buckets
 
     def _setup(self) -> None:

@@ -2,7 +2,7 @@
 
 :class:`RecentStreamers` holds each user's last few session starts (for the transition and
 sequence learners); :class:`LiveSignals` holds per (user, streamer) counts and last starts,
-who watches what right now, and each channel's popularity (for repeat-aware features).
+who watches what right now, and each streamer's popularity (for repeat-aware features).
 Both are updated once per step, vectorised, from what the step reveals, and are read
 before the step is applied when a learner trains on it, so training sees exactly what
 scoring saw.
@@ -87,8 +87,8 @@ class PairSignals(NamedTuple):
 
 class LiveSignals:
     """What a platform knows after the last step it applied: per-pair row counts and last
-    starts, who is watching what, how many watch each channel, how many rows each channel
-    has had, and for how many steps each channel has been live."""
+    starts, who is watching what, how many watch each streamer, how many rows each streamer
+    has had, and for how many steps each streamer has been live."""
 
     def __init__(self) -> None:
         self.pairs = PairTable()
@@ -173,7 +173,7 @@ def sampled_block(available: np.ndarray, targets: np.ndarray, size: int,
     candidates (every target and ``size`` available streamers drawn uniformly), the column
     of each target and the columns of the drawn ones, the negatives every session shares
     (a session's own target among them is masked by the loss). Its cost is sessions x
-    ``size`` however many channels the step's sessions start.
+    ``size`` however many streamers the step's sessions start.
 
     >>> candidates, target, negatives = sampled_block(np.arange(10), np.array([7, 8, 9]), 2,
     ...                                               np.random.default_rng(0))

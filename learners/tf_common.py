@@ -7,10 +7,10 @@ one thread: a kernel given several threads may split its sums into parts by thei
 its results, and every rank after them, would depend on how many threads the process got (a
 run with 4 gives other ranks than a run with 2), which is not part of the seed. Operations
 also run one at a time by default: ``LIVEREPLAY_TF_THREADS`` (default 1) lets independent
-operations run side by side, which is meant to give the same results, but a resumed
-``liverec`` run on a loaded machine was seen to differ in the last digits with 2. (A batch's
-query computed in two halves on two threads was 1.6 times faster for ``lstm`` with two
-threads, but 1.2 times slower for ``liverec`` with one, the default; it is computed whole.)
+operations run side by side, which is meant to give the same results but, on a loaded
+machine, can change the last digits of a run. (A batch's query is computed whole: computed
+in halves on two threads, it gains only where several inter-op threads are given, and costs
+time with one, the default.)
 
 Embedding tables live in NumPy, where they can grow as ids are learnt of. A training batch
 takes the rows (and Adagrad accumulators) of the ids it touches, one compiled TensorFlow call
@@ -25,7 +25,7 @@ import os
 import sys
 import warnings
 from types import ModuleType
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -44,7 +44,7 @@ def tensorflow() -> ModuleType:
         # CPU running TensorFlow's x86-64 wheel has, the same seed gives the same bytes on each
         os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX")
         # TensorFlow's import loads Keras's optimizers when Keras is installed (for its
-        # SavedModel registry, which livereplay never uses): about 1.3 of its 2.8 s. Marked
+        # SavedModel registry, which livereplay never uses): much of its time. Marked
         # missing for the import only, so that Keras still imports whole when asked for.
         skipped = "keras.src.optimizers" not in sys.modules
         if skipped:
@@ -57,7 +57,7 @@ def tensorflow() -> ModuleType:
 
         tf.get_logger().setLevel("ERROR")
         # one thread per kernel and one op at a time: results that do not depend on timing
-        # (more inter-op threads are faster but were seen to change the last digits under load)
+        # (more inter-op threads are faster but can change the last digits under load)
         threads = int(os.environ.get("LIVEREPLAY_TF_THREADS", "1"))
         try:
             tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -72,25 +72,41 @@ def tensorflow() -> ModuleType:
     return _TF
 
 
-def compile_function(function: Callable[..., Any], signature: Sequence[Any]) -> Callable[..., Any]:
-    """``function`` traced once as a TensorFlow graph for ``signature`` (``None`` dimensions,
-    so no shape retraces it), returned as a callable taking its flat arrays in order.
+def compile_function(function: Callable[[Any], Any], signature: Any) -> Callable[[Any], Any]:
+    """``function``, which takes one structure of tensors (a NamedTuple whose fields are
+    tensors, tuples of them, or None), traced once as a TensorFlow graph for ``signature``,
+    that structure of ``TensorSpec`` s (``None`` dimensions, so no shape retraces it);
+    returned as a callable taking that structure of arrays.
 
-    The callable enters the graph through the concrete function's flat entry point, each
-    array converted to its spec's dtype: TensorFlow's public call first binds and checks
-    the arguments in Python, about 290 us a call, which on the embedded sample (~15k calls
-    a replay, each graph a fraction of a millisecond) was a third of ``mf``'s time. Where a
+    The graph's inputs are the structure's tensors in order (a None field is none), and the
+    callable enters it through the concrete function's flat entry point, each array
+    converted to its spec's dtype: TensorFlow's public call first binds and checks the
+    arguments in Python, which costs more than running the graph itself for the small calls
+    a replay makes (thousands of them, each graph a fraction of a millisecond). Where a
     TensorFlow release lacks that entry point, the public call is used."""
     tf = tensorflow()
-    concrete = tf.function(function, input_signature=list(signature),
-                           autograph=False).get_concrete_function()
-    if not hasattr(concrete, "_call_flat"):
-        return concrete
-    dtypes = [spec.dtype for spec in signature]
+    leaves = tf.nest.flatten(signature)
+    present = [i for i, spec in enumerate(leaves) if spec is not None]
+    specs = [leaves[i] for i in present]
 
-    def call(*arrays: Any) -> Any:
+    def flat(*tensors: Any) -> Any:
+        filled: list[Any] = [None] * len(leaves)
+        for i, tensor in zip(present, tensors):
+            filled[i] = tensor
+        return function(tf.nest.pack_sequence_as(signature, filled))
+
+    def arrays(structure: Any) -> list[Any]:
+        given = tf.nest.flatten(structure)
+        return [given[i] for i in present]
+
+    concrete = tf.function(flat, input_signature=specs, autograph=False).get_concrete_function()
+    if not hasattr(concrete, "_call_flat"):
+        return lambda structure: concrete(*arrays(structure))
+    dtypes = [spec.dtype for spec in specs]
+
+    def call(structure: Any) -> Any:
         return concrete._call_flat([tf.constant(array, dtype) for array, dtype
-                                    in zip(arrays, dtypes)], concrete.captured_inputs)
+                                    in zip(arrays(structure), dtypes)], concrete.captured_inputs)
     return call
 
 

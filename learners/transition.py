@@ -2,7 +2,7 @@
 
 A user's query is its long-term taste plus what its recent sessions lead to:
 query(u) = p_u + mean over u's last ``previous`` started streamers l of t_l, scored against
-the streamer's embedding and bias like every :class:`livereplay.learners.mf.FactorLearner`. The
+the streamer's embedding and bias like every :class:`livereplay.learners.factor.FactorLearner`. The
 transition rows ``t_l`` (previous streamer -> next streamer) are shared by all users, so a
 user new to a streamer still gets the transitions others made from it.
 """
@@ -14,7 +14,7 @@ import numpy as np
 
 from livereplay.contract import Step
 
-from .mf import FactorLearner
+from .factor import FactorLearner
 from .signals import RecentStreamers
 from .tf_common import EmbeddingTable, tensorflow
 
@@ -22,16 +22,41 @@ from .tf_common import EmbeddingTable, tensorflow
 class FPMC(FactorLearner):
     """Online FPMC: user taste + transitions from the user's last started streamers.
 
+    Trained like every factor model; the defaults it shares with them are explained in
+    :class:`~livereplay.learners.factor.FactorLearner`'s parameters.
+
     Parameters
     ----------
     previous
         How many of the user's last started streamers the transition term averages over
-        (default 1: the previous streamer, as in FPMC).
-    The others are those of :class:`livereplay.learners.mf.FactorLearner`.
+        (1: the previous streamer, as in FPMC).
+    dim
+        Width of the user, transition and streamer embeddings.
+    lr
+        Adagrad learning rate of the embedding rows.
+    updates
+        Gradient steps taken on each training batch.
+    batch_sessions
+        Train once this many sessions are queued.
+    batch_steps
+        ... or once the oldest queued session is this many steps before the next step to
+        score, so that a quiet spell does not leave sessions unlearnt for long.
+    max_candidates
+        Streamers of the available set in one step's softmax, sampled beyond that.
+    loss
+        ``"softmax"`` over the available streamers, or the seed's ``"squared"`` error.
+    init_scale
+        Standard deviation of the initial embedding rows.
+    seed
+        Seeds the initial rows (each from its id) and the sampling of candidates.
     """
 
-    def __init__(self, *, previous: int = 1, **hyper: Any) -> None:
-        super().__init__(**hyper)
+    def __init__(self, *, previous: int = 1, dim: int = 32, lr: float = 0.05, updates: int = 2,
+                 batch_sessions: int = 16, batch_steps: int = 4, max_candidates: int = 256,
+                 loss: str = "softmax", init_scale: float = 0.1, seed: int = 0) -> None:
+        super().__init__(dim=dim, lr=lr, updates=updates, batch_sessions=batch_sessions,
+                         batch_steps=batch_steps, max_candidates=max_candidates, loss=loss,
+                         init_scale=init_scale, seed=seed)
         self.previous = previous
 
     def _setup(self) -> None:

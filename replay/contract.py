@@ -1,10 +1,15 @@
 """The learner contract: everything a policy may rely on, and everything it must do.
 
 A learner is told each revealed step in time order and scores blocks of users against the
-channels that are live. It owns only its model: the engine owns time, history, candidates,
-ranking and metrics (``docs/design.md`` § The learner contract). Hyper-parameters go to the
-constructor, with the seed; everything learned lives in attributes ending in ``_``, created by
-:meth:`Learner.reset`.
+streamers that are live. It owns only its model: the engine owns time, history, candidates,
+ranking and metrics (``docs/extending/learner.md``). A learner subclasses :class:`Learner`
+and defines ``score`` (``reset`` and ``observe`` do nothing unless overridden).
+
+Hyper-parameters and the seed are keyword arguments of the constructor, with defaults, each
+stored unchanged in an attribute of its own name (scikit-learn's convention): so
+:meth:`Learner.get_params` lists them and :meth:`Learner.clone` builds a new, unfitted learner
+with the same ones, without the class saying anything. Everything learned lives in attributes
+ending in ``_``, created by :meth:`Learner.reset`.
 
 The engine calls, in this order:
 
@@ -36,7 +41,7 @@ A custom policy is a dozen lines:
 
 >>> import numpy as np
 >>> class MostWatchedNow(Learner):
-...     '''Rank live channels by how many people are watching them right now.'''
+...     '''Rank live streamers by how many people are watching them right now.'''
 ...     def reset(self):
 ...         self.watching_ = np.zeros(0)
 ...     def observe(self, step):
@@ -47,12 +52,15 @@ A custom policy is a dozen lines:
 >>> from livereplay.data import read_csv, default_data_path
 >>> result = replay(read_csv(default_data_path()), MostWatchedNow(), window=(4000, 4100))
 >>> result.metrics()["all"]["n"], round(result.metrics()["all"]["hr@10"], 4)
-(977, 0.087)
+(977, 0.0624)
 """
 from __future__ import annotations
 
+import abc
+import copy
+import inspect
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -97,7 +105,7 @@ class SparseScores:
     """Scores as one row shared by every user plus a few additions per user:
     ``score[u, c] = shared[c] + values[i]`` where ``(rows[i], columns[i]) == (u, c)``, else
     ``shared[c]``. For learners whose scores are a common part (popularity) plus a user's
-    own few channels: ranking reads them in O(events x log candidates), where a dense block
+    own few streamers: ranking reads them in O(events x log candidates), where a dense block
     costs users x candidates, the dominant cost of a replay at the full release's scale.
 
     shared  -- (C,) floats, one per candidate
@@ -130,7 +138,7 @@ class SparseScores:
         return block if dtype is None else block.astype(dtype)
 
 
-class Learner:
+class Learner(abc.ABC):
     """Base class of online learners (see the module for the contract).
 
     Parameters
@@ -152,17 +160,62 @@ class Learner:
     def observe(self, step: Step) -> None:
         """Learn from step ``step.t``, just revealed."""
 
-    def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray:
+    @abc.abstractmethod
+    def score(self, users: np.ndarray, candidates: np.ndarray, t: int) -> np.ndarray | SparseScores:
         """Scores of ``candidates`` for each of ``users`` at step ``t``, higher is better.
 
         Returns a float array of shape ``(len(users), len(candidates))``, or
         ``(1, len(candidates))`` when the scores are the same for every user, or
         :class:`SparseScores`.
         """
-        raise NotImplementedError
+
+    @classmethod
+    def _parameter_names(cls) -> list[str]:
+        """The names of the constructor's arguments, read from its signature; each must be
+        one that :meth:`clone` can pass by name."""
+        names = []
+        for parameter in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+            if parameter.kind not in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+                raise TypeError(f"{cls.__name__}.__init__ takes {parameter}: get_params() "
+                                "and clone() need every parameter as a named argument")
+            names.append(parameter.name)
+        return names
+
+    def get_params(self) -> dict[str, Any]:
+        """Every constructor argument (hyper-parameters and ``seed``) with its current value,
+        read from the attribute of the same name.
+
+        >>> class Window(Learner):
+        ...     def __init__(self, *, steps: int = 6, seed: int = 0) -> None:
+        ...         super().__init__(seed=seed)
+        ...         self.steps = steps
+        ...     def score(self, users, candidates, t):
+        ...         return np.zeros((1, len(candidates)))
+        >>> Window(steps=3).get_params()
+        {'steps': 3, 'seed': 0}
+        """
+        params = {}
+        for name in self._parameter_names():
+            if not hasattr(self, name):
+                raise TypeError(f"{type(self).__name__} takes the parameter {name!r} but does "
+                                f"not store it as self.{name}: get_params() and clone() need "
+                                "every constructor argument under its own name")
+            params[name] = getattr(self, name)
+        return params
+
+    def clone(self) -> Learner:
+        """A new, unfitted learner of the same class with the same parameters (copies of
+        them: changing one learner's does not change the other's)."""
+        params = copy.deepcopy(self.get_params())
+        clone = type(self)(**params)
+        for name, value in params.items():
+            if getattr(clone, name, None) is not value:
+                raise TypeError(f"{type(self).__name__} does not store its parameter {name!r} "
+                                f"unchanged as self.{name}: clone() cannot rebuild it")
+        return clone
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
+        params = ", ".join(f"{name}={value!r}" for name, value in self.get_params().items())
         return f"{type(self).__name__}({params})"
 
 

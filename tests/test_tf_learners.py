@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from livereplay.arrays import positions
-from livereplay.learners import mf
+from livereplay.learners import factor
 from livereplay.learners.registry import BUILTIN, available_learners, make_learner
 from livereplay.data import Log
 from livereplay.engine import replay
@@ -52,9 +52,10 @@ def log() -> Log:
 
 
 def run(name: str, log: Log, seed: int = 0, max_candidates: int | None = None, **kw):
+    """A replay among the live streamers (A_t), which the planted logs' figures are about."""
     params = {**SMALL.get(name, {}), **({} if max_candidates is None else
                                         dict(max_candidates=max_candidates))}
-    return replay(log, make_learner(name, seed=seed, **params), **kw)
+    return replay(log, make_learner(name, seed=seed, **params), **{"availability": "log", **kw})
 
 
 @pytest.mark.parametrize("name", list(SMALL))
@@ -101,7 +102,7 @@ def test_sampled_softmax_over_every_channel_is_the_softmax(name: str, monkeypatc
         if t == 30:  # the sampled one samples this step, its negatives: all available
             before = scores(full)
             sampled.max_candidates = 0
-            monkeypatch.setattr(mf, "sampled_block", lambda available, targets, size, rng: (
+            monkeypatch.setattr(factor, "sampled_block", lambda available, targets, size, rng: (
                 available, positions(available, targets), np.arange(len(available))))
         full.observe(step), sampled.observe(step)
     assert "sampled" in sampled.compiled_ and "sampled" not in full.compiled_
@@ -130,7 +131,7 @@ def test_liverec_count_buckets_learn_through_both_softmaxes(log: Log) -> None:
         learnt, again, without = (replay(log, make_learner(
             "liverec", **SMALL["liverec"], count_buckets=buckets,
             **({} if max_candidates is None else dict(max_candidates=max_candidates))),
-            window=window) for buckets in (4, 4, 0))
+            window=window, availability="log") for buckets in (4, 4, 0))
         chance = run("random", log, window=window).metrics()["all"]["mrr"]
         assert learnt.metrics()["all"]["mrr"] > chance + 0.15
         np.testing.assert_array_equal(learnt.ranks, again.ranks)
@@ -149,14 +150,14 @@ def test_large_batches_train_in_the_background_with_the_results_of_training_in_l
     """A batch of at least ``BACKGROUND_SESSIONS`` sessions trains on a thread of its own; the
     learner waits for it before it reads its tables, so the ranks, and a checkpoint taken
     while a call is in flight, are those of training in line."""
-    large = dict(batch_sessions=mf.BACKGROUND_SESSIONS, batch_steps=100)
+    large = dict(batch_sessions=factor.BACKGROUND_SESSIONS, batch_steps=100)
     submitted = []
-    trainer = mf._trainer()
-    monkeypatch.setattr(mf, "_trainer", lambda: submitted.append(1) or trainer)
+    trainer = factor._trainer()
+    monkeypatch.setattr(factor, "_trainer", lambda: submitted.append(1) or trainer)
     background = replay(log, make_learner("liverec", **SMALL["liverec"], **large),
                         window=(300, 400))
     assert len(submitted) >= 2
-    monkeypatch.setattr(mf, "BACKGROUND_SESSIONS", 10**9)
+    monkeypatch.setattr(factor, "BACKGROUND_SESSIONS", 10**9)
     in_line = replay(log, make_learner("liverec", **SMALL["liverec"], **large),
                      window=(300, 400))
     np.testing.assert_array_equal(background.ranks, in_line.ranks)
@@ -198,7 +199,7 @@ from livereplay.learners.registry import make_learner
 log = read_csv(default_data_path())
 digests = {}
 for name in sys.argv[1:]:
-    result = replay(log, make_learner(name, seed=5), window=(2000, 2600))
+    result = replay(log, make_learner(name, seed=5), window=(2000, 2600), availability="log")
     digests[name] = [result.n_events, hashlib.sha256(result.ranks.tobytes()).hexdigest(),
                      result.metrics()]
 print(json.dumps(digests))
@@ -248,7 +249,7 @@ def test_blend_scores_its_training_rows_ahead_with_the_same_ranks(log: Log, monk
             monkeypatch.setattr(RepeatBlend, "score", lambda self, users, candidates, t:
                                 self._logits(*self._inputs(users, candidates, t)))
         monkeypatch.setattr(learner, "reset", lambda: None)
-        return replay(log, learner, window=(300, 400)).ranks, len(calls)
+        return replay(log, learner, window=(300, 400), availability="log").ranks, len(calls)
 
     ahead, ahead_calls = counted(True)
     in_step, in_step_calls = counted(False)
