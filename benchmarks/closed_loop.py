@@ -4,7 +4,7 @@ metric's drift per day, each policy minus the first seed by seed; then the machi
 the wall time and the peak memory.
 
     python benchmarks/closed_loop.py                                  # small, 3 seeds
-    python benchmarks/closed_loop.py --preset twitch-100k --set n_steps=1440 --plots docs
+    python benchmarks/closed_loop.py --preset twitch-100k --set n_steps=1440 --plots closed-loop-plots
     python benchmarks/closed_loop.py --preset twitch-100k --policies pop --seeds 1   # full scale
 
 A seed gives every policy the same world (common random numbers) and seeds the learners.

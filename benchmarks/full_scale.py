@@ -17,8 +17,8 @@ peak resident memory is its own:
   ``starts`` too with ``--jobs 0``, which skips the compare).
 
     python benchmarks/full_scale.py --folder /data/livereplay-full --next-sample mf=0.2  # 124M rows
-    python benchmarks/full_scale.py --folder /tmp/lr --scale 0.1            # 12M rows
-    python benchmarks/full_scale.py --folder /tmp/lr --learners pop,repeat --protocols starts \
+    python benchmarks/full_scale.py --folder runs-full --scale 0.1            # 12M rows
+    python benchmarks/full_scale.py --folder runs-full --learners pop,repeat --protocols starts \
         --jobs 0 --no-baseline                                               # the quick part
 """
 from __future__ import annotations

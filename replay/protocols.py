@@ -25,7 +25,6 @@ excluded column is not counted against the user's events.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -35,7 +34,7 @@ from .availability import LiveIndex
 from .contract import History, Learner
 from .data import Log
 from .errors import ReplayError
-from .plugins import find, load
+from .plugins import find, load, names
 from .ranking import rank_by_chunks
 
 
@@ -273,10 +272,8 @@ def protocol_class(spec: str) -> type[Protocol]:
 
 def available_protocols() -> dict[str, str]:
     """Name -> the first line of its docstring, for every protocol that can be named."""
-    found = dict(BUILTIN)
-    found.update((entry.name, entry.value) for entry in entry_points(group=ENTRY_POINT_GROUP))
     return {name: (load(path).__doc__ or "").strip().split("\n")[0]
-            for name, path in found.items()}
+            for name, path in names(BUILTIN, group=ENTRY_POINT_GROUP).items()}
 
 
 def make_protocol(spec: str, *, availability: str | None = None,

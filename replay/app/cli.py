@@ -342,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``livereplay`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if os.getcwd() not in sys.path:  # module:Class names a module of this folder too, as
+        sys.path.append(os.getcwd())  # with python -m (after the installed packages)
     try:
         return args.handler(args)
     except ReplayError as error:
