@@ -19,7 +19,7 @@ from pathlib import Path
 
 from livereplay import RunSpec
 from livereplay.app.executors import execute
-from livereplay.app.tables import markdown_table
+from livereplay.app.tables import estimate, markdown_table
 from livereplay.learners.registry import BUILTIN
 from livereplay.metrics import METRICS
 from livereplay.results import Result
@@ -40,10 +40,6 @@ class Table:
     spec: RunSpec
     command: str
     what: str
-
-    @property
-    def groups(self) -> tuple[str, str]:
-        return ("continuing", "fresh") if self.spec.protocol == "next" else ("repeat", "new")
 
 
 DAYS_TEXT = f"{DAYS[0]}-{DAYS[1]}"
@@ -72,9 +68,8 @@ def cells(result: Result, baseline: Result, metrics: list[tuple[str, str]]) -> l
     values = result.metrics()
     out = []
     for split, metric in metrics:
-        low, high = result.intervals[split][metric]
         star = "*" * bool(tests and tests[split].significant[METRICS.index(metric)])
-        out.append(f"{values[split][metric]:.4f} ±{(high - low) / 2:.4f}{star}")
+        out.append(estimate(values[split][metric], *result.intervals[split][metric]) + star)
     return out
 
 
@@ -82,7 +77,7 @@ def render(table: Table, results: list[Result]) -> str:
     """The caption and the markdown table of one set of runs."""
     baseline = next(r for r in results if r.learner == BASELINE)
     metrics = baseline.metrics()
-    _, new = table.groups
+    _, new = baseline.splits
     header = ["learner", "hr@1", "hr@10", "ndcg@10", "mrr", f"{new} hr@10"]
     shown = [("all", m) for m in ("hr@1", "hr@10", "ndcg@10", "mrr")] + [(new, "hr@10")]
     rows = [[f"`{r.learner}`", *cells(r, baseline, shown)] for r in results]
@@ -101,12 +96,11 @@ def compute(names: list[str], jobs: int) -> dict[str, str]:
     """Table name -> its generated text, every run in one sweep."""
     specs = [TABLES[name].spec.with_learner(learner) for name in names for learner in BUILTIN]
     results = execute(specs, jobs=jobs, progress=None)
-    tables, runs = {}, iter(results)
-    for name in names:
-        tables[name] = render(TABLES[name], [next(runs) for _ in BUILTIN])
-        if name == "span":
-            plot(results[:len(BUILTIN)])
-    return tables
+    size = len(BUILTIN)
+    runs = {name: results[i * size:(i + 1) * size] for i, name in enumerate(names)}
+    if "span" in runs:
+        plot(runs["span"])
+    return {name: render(TABLES[name], runs[name]) for name in names}
 
 
 def plot(results: list[Result]) -> None:

@@ -36,19 +36,19 @@ BUILTIN: dict[str, tuple[str, str]] = {
     "blend": ("livereplay.learners.blend:RepeatBlend",
               "live repeat signals + liverec, weights learnt online (conditional logit)"),
 }
+#: name -> import path of every built-in learner
+PATHS = {name: path for name, (path, _) in BUILTIN.items()}
 
 
 def available_learners() -> dict[str, str]:
     """Name -> description of every learner that can be named (built-in and entry points)."""
     return {name: BUILTIN[name][1] if name in BUILTIN else f"from {where}"
-            for name, where in names({name: path for name, (path, _) in BUILTIN.items()},
-                                     group=ENTRY_POINT_GROUP).items()}
+            for name, where in names(PATHS, group=ENTRY_POINT_GROUP).items()}
 
 
 def learner_class(spec: str) -> type[Learner]:
     """The class named by ``spec``: a built-in name, an entry point, or ``module:Class``."""
-    return find(spec, {name: path for name, (path, _) in BUILTIN.items()},
-                group=ENTRY_POINT_GROUP, kind="learner", error=LearnerError)
+    return find(spec, PATHS, group=ENTRY_POINT_GROUP, kind="learner", error=LearnerError)
 
 
 def make_learner(spec: str, *, seed: int = 0, **hyper: Any) -> Learner:

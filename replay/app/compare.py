@@ -34,7 +34,7 @@ from ..errors import ReplayError
 from ..metrics import EVENT_METRICS, METRICS
 from ..results import Result
 from .runner import RunSpec
-from .tables import markdown_table, write_results
+from .tables import estimate, markdown_table, write_results
 
 #: The CSV columns of the paired test of the chosen metric against the baseline.
 TEST_COLUMNS = ("test_metric", "difference", "difference_low", "difference_high", "p_value",
@@ -111,11 +111,10 @@ def table_rows(results: list[Result], paired: dict[str, Any] | None = None,
     return rows
 
 
-def estimate(row: dict[str, Any], metric: str) -> str:
+def row_estimate(row: dict[str, Any], metric: str) -> str:
     """``metric`` of a row of :func:`table_rows` to 4 decimals, with ± half its 95% interval
     when it has one."""
-    low, high = row[f"{metric}_low"], row[f"{metric}_high"]
-    return f"{row[metric]:.4f}" + (f" ±{(high - low) / 2:.4f}" if low != "" else "")
+    return estimate(row[metric], row[f"{metric}_low"], row[f"{metric}_high"])
 
 
 def markdown(rows: list[dict[str, Any]], baseline: str | None = None,
@@ -128,7 +127,7 @@ def markdown(rows: list[dict[str, Any]], baseline: str | None = None,
     cells = []
     for row in rows:
         line = [row["learner"], row["split"], f"{row['n']:,}"]
-        line += [estimate(row, name) for name in EVENT_METRICS]
+        line += [row_estimate(row, name) for name in EVENT_METRICS]
         if baseline:
             line.append("" if row["difference"] == "" else
                         f"{row['difference']:+.4f}" + ("*" if row["significant"] else ""))

@@ -29,6 +29,16 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]], *,
     return "\n".join(lines) + "\n"
 
 
+def estimate(value: float, low: float | str, high: float | str) -> str:
+    """``value`` to 4 decimals, with ± half its 95% interval ``[low, high]`` when it has one
+    (``low`` empty: none).
+
+    >>> estimate(0.15, 0.14, 0.16), estimate(0.15, "", "")
+    ('0.1500 ±0.0100', '0.1500')
+    """
+    return f"{value:.4f}" + (f" ±{(high - low) / 2:.4f}" if low != "" else "")
+
+
 def write_results(out: Path, table: str, rows: Sequence[Mapping[str, Any]],
                   record: Mapping[str, Any]) -> list[Path]:
     """``results.md`` (``table``), ``results.csv`` (``rows``, their keys the columns) and
