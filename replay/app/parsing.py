@@ -1,15 +1,21 @@
 """The command line's small languages, each read in one place: parameter values
-(``--param NAME=VALUE``, search spaces) and days (``--days D1-D2``, ``days:D1-D2``).
+(``--param NAME=VALUE``, search spaces), days (``--days D1-D2``, ``days:D1-D2``) and the
+ranges of numeric options (argparse ``type=`` functions, whose errors the command line
+prints as ``--jobs must be an integer >= 1, not '0'``).
 
 >>> parse_value("72"), parse_value("0.1"), parse_value("log")
 (72, 0.1, 'log')
 >>> parse_days("32-42"), parse_days("7")
 ((32, 42), (7, 7))
+>>> integer_at_least(1)("4"), fraction("0.5"), positive_number("2.5")
+(4, 0.5, 2.5)
 """
 from __future__ import annotations
 
+import argparse
 import ast
-from typing import Any, Sequence
+import math
+from typing import Any, Callable, Sequence
 
 from ..errors import ReplayError
 
@@ -44,3 +50,39 @@ def parse_days(text: str, option: str = "--days") -> tuple[int, int]:
     if not (first.isdigit() and last.isdigit() and int(first) <= int(last)):
         raise ReplayError(f"cannot read {option} {text!r} (expected D1-D2 with D1 <= D2)")
     return int(first), int(last)
+
+
+def integer_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type``: an integer of at least ``minimum``."""
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, not {text!r}")
+        return value
+
+    return read
+
+
+def fraction(text: str) -> float:
+    """An argparse ``type``: a number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], not {text!r}")
+    return value
+
+
+def positive_number(text: str) -> float:
+    """An argparse ``type``: a number above 0 (``inf`` included)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, not {text!r}")
+    return value

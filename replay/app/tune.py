@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import ReplayError
+from ..folders import locked_folder
 from ..metrics import METRICS
 from ..results import Result
 from .compare import provenance
@@ -401,29 +402,29 @@ def tune(base: RunSpec, learners: Sequence[str], space: Mapping[str, Mapping[str
         return [(float(np.mean([r.metrics()["all"][metric] for r in trial_runs])), trial_runs)
                 for trial_runs in runs]
 
-    if strategy == "optuna":
-        found = _optuna_trials(space, trials, base.seed, jobs, evaluate)
-    else:
-        points = search_points(space, strategy, trials, base.seed, grid_points)
-        listed = [(learner, number, params) for learner, sets in points.items()
-                  for number, params in enumerate(sets)]
-        evaluated = evaluate([(learner, params) for learner, _, params in listed])
-        found = [Trial(learner, number, params, value, results)
-                 for (learner, number, params), (value, results) in zip(listed, evaluated)]
-    best = {learner: max((t for t in found if t.learner == learner), key=lambda t: t.value)
-            for learner in learners}
-    tested = run_specs([replace(test_base, learner=learner, seed=seed,
-                                params={**base.params, **best[learner].params})
-                        for learner in learners for seed in seeds])
-    tests = {learner: tested[i * len(seeds):(i + 1) * len(seeds)]
-             for i, learner in enumerate(learners)}
-    outcome = TuneReport(metric, found, best, tests)
-    options = {"strategy": strategy, "budget": trials, "grid_points": grid_points,
-               "select": str(selection), "report": str(testing), "metric": metric,
-               "seeds": list(seeds), "select_seeds": select_seeds, "engine": engine}
-    outcome.files = _write(outcome, out, space, options,
-                           provenance(base, list(learners), jobs, time.perf_counter() - began),
-                           quiet)
+    with locked_folder(out):  # one sweep at a time writes into out
+        if strategy == "optuna":
+            found = _optuna_trials(space, trials, base.seed, jobs, evaluate)
+        else:
+            points = search_points(space, strategy, trials, base.seed, grid_points)
+            listed = [(learner, number, params) for learner, sets in points.items()
+                      for number, params in enumerate(sets)]
+            evaluated = evaluate([(learner, params) for learner, _, params in listed])
+            found = [Trial(learner, number, params, value, results) for (learner, number, params),
+                     (value, results) in zip(listed, evaluated)]
+        best = {learner: max((t for t in found if t.learner == learner), key=lambda t: t.value)
+                for learner in learners}
+        tested = run_specs([replace(test_base, learner=learner, seed=seed,
+                                    params={**base.params, **best[learner].params})
+                            for learner in learners for seed in seeds])
+        tests = {learner: tested[i * len(seeds):(i + 1) * len(seeds)]
+                 for i, learner in enumerate(learners)}
+        outcome = TuneReport(metric, found, best, tests)
+        options = {"strategy": strategy, "budget": trials, "grid_points": grid_points,
+                   "select": str(selection), "report": str(testing), "metric": metric,
+                   "seeds": list(seeds), "select_seeds": select_seeds, "engine": engine}
+        made = provenance(base, list(learners), jobs, time.perf_counter() - began)
+        outcome.files = _write(outcome, out, space, options, made, quiet)
     return outcome
 
 
