@@ -12,22 +12,19 @@ fails where a checked-in one differs. It also draws docs/assets/sample_span.png.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from livereplay import RunSpec
 from livereplay.app.executors import execute
-from livereplay.app.tables import estimate, markdown_table
+from livereplay.app.tables import estimate, markdown_table, update_blocks, used_blocks
 from livereplay.learners.registry import BUILTIN
 from livereplay.metrics import METRICS
 from livereplay.results import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-MARKER = re.compile(r"(<!-- table: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end table -->)",
-                    re.DOTALL)
 BASELINE = "repeat"
 DAYS = (32, 42)
 PLOT = ROOT / "docs" / "assets" / "sample_span.png"
@@ -113,21 +110,12 @@ def plot(results: list[Result]) -> None:
 
 def used_tables(pages: list[Path]) -> dict[Path, list[str]]:
     """Page -> the names of the tables it holds, for the pages that hold any."""
-    return {page: names for page in pages
-            if (names := [m["name"] for m in MARKER.finditer(page.read_text())])}
+    return used_blocks(pages, "table")
 
 
 def update(pages: list[Path], fresh: dict[str, str], *, write: bool) -> list[Path]:
     """The pages whose tables differ from ``fresh`` (name -> text), rewritten if ``write``."""
-    stale = []
-    for page in pages:
-        text = page.read_text()
-        updated = MARKER.sub(lambda m: m[1] + fresh[m["name"]] + m[4], text)
-        if updated != text:
-            stale.append(page)
-            if write:
-                page.write_text(updated)
-    return stale
+    return update_blocks(pages, fresh, "table", write=write)
 
 
 def main() -> int:

@@ -168,19 +168,12 @@ class Spans:
             np.minimum.at(other_start, b[others], start[c][others])
             others = user[c] != last_user[b]
             np.maximum.at(other_stop, b[others], stop[c][others])
-        by_start = np.argsort(first_start, kind="stable")
-        cells, counts = [], []
-        for first_step, last_step, on, steps in _windows(first_start[by_start],
-                                                         last_stop[by_start], window):
-            cell = np.sort(steps * n_broadcasts + by_start[on])  # (step, broadcast)
-            cells.append((cell % n_broadcasts).astype(np.int32))
-            counts.append(np.bincount(cell // n_broadcasts - first_step,
-                                      minlength=last_step - first_step))
+        offsets, broadcasts = step_index(first_start, last_stop, np.arange(n_broadcasts),
+                                         n_broadcasts, window)
         return cls(streamer=split_pair_keys(keys)[0], first_start=first_start,
                    first_user=first_user, other_start=other_start, last_stop=last_stop,
-                   last_user=last_user, other_stop=other_stop,
-                   offsets=np.r_[0, np.cumsum(np.concatenate(counts or [[]]), dtype=np.int64)],
-                   broadcasts=np.concatenate(cells or [np.empty(0, np.int32)]))
+                   last_user=last_user, other_stop=other_stop, offsets=offsets,
+                   broadcasts=broadcasts)
 
     @property
     def n_steps(self) -> int:
@@ -214,6 +207,28 @@ class Spans:
         column = positions(streamers, streamer)
         kept = column >= 0
         return streamers, holder[kept], column[kept]
+
+
+def step_index(lo: np.ndarray, hi: np.ndarray, values: np.ndarray, n_values: int,
+               window: int = WINDOW_STEPS) -> tuple[np.ndarray, np.ndarray]:
+    """A CSR of steps 0 .. max(hi)-1: step t holds the distinct ``values[i]`` (ints below
+    ``n_values``) of every item i with ``lo[i] <= t < hi[i]``, sorted, in
+    ``values[offsets[t]:offsets[t+1]]``. Built ``window`` steps at a time, so memory follows
+    the items on during a window.
+
+    >>> step_index(np.array([0, 1, 1]), np.array([2, 3, 2]), np.array([4, 4, 1]), 5)
+    (array([0, 1, 3, 4]), array([4, 1, 4, 4], dtype=int32))
+    """
+    by_start = np.argsort(lo, kind="stable")
+    values, n_values = np.asarray(values, np.int64)[by_start], np.int64(n_values)
+    cells, counts = [], []
+    for first_step, last_step, on, steps in _windows(lo[by_start], hi[by_start], window):
+        cell = distinct(steps * n_values + values[on])  # (step, value), sorted
+        cells.append((cell % n_values).astype(np.int32))
+        counts.append(np.bincount(cell // n_values - first_step,
+                                  minlength=last_step - first_step))
+    return (np.r_[0, np.cumsum(np.concatenate(counts or [[]]), dtype=np.int64)],
+            np.concatenate(cells or [np.empty(0, np.int32)]))
 
 
 def _windows(lo: np.ndarray, hi: np.ndarray,

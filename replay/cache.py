@@ -1,8 +1,9 @@
 """Caching parsed logs, so that a second run on the same file skips CSV parsing.
 
 The cache lives in a per-user folder (``$LIVEREPLAY_CACHE``, else ``$XDG_CACHE_HOME/livereplay``,
-else ``~/.cache/livereplay``), keyed by a hash of the file's bytes and the parse options: a
-changed file is a different key, so a stale entry is never read.
+else ``~/.cache/livereplay``), keyed by a hash of the file's bytes (and of its schedule's,
+where it has one) and the parse options: a changed file is a different key, so a stale entry
+is never read.
 
 An entry is a folder with one ``.npy`` file per array, opened memory-mapped: a warm open
 maps the arrays without reading them, and processes that open the same log share its pages.
@@ -32,6 +33,7 @@ import pyarrow.feather as feather
 from .availability import LiveIndex, Spans
 from .data import Log, LoadReport, read_csv
 from .folders import check_size, open_arrays, save_arrays, staged_folder
+from .schedule import Schedule, schedule_path
 
 CACHE_FORMAT = 4
 NAMES = ("user", "stream", "streamer")
@@ -56,6 +58,13 @@ def file_digest(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def log_digest(path: str | Path) -> str:
+    """The hash that names a log: its file's (:func:`file_digest`), followed by its
+    schedule's where it has one."""
+    beside = schedule_path(path)
+    return file_digest(path) + (f"-{file_digest(beside)}" if beside.is_file() else "")
+
+
 def load_log(path: str | Path, *, skip_bad_rows: bool = False, cache: bool = True,
              cache_dir: str | Path | None = None) -> Log:
     """Read a log file through the cache; its availability and span indexes come cached
@@ -64,7 +73,7 @@ def load_log(path: str | Path, *, skip_bad_rows: bool = False, cache: bool = Tru
     if not cache or not path.is_file():
         return read_csv(path, skip_bad_rows=skip_bad_rows)
     entry = cache_root(cache_dir) / (
-        f"{file_digest(path)}-{'skip' if skip_bad_rows else 'strict'}-v{CACHE_FORMAT}")
+        f"{log_digest(path)}-{'skip' if skip_bad_rows else 'strict'}-v{CACHE_FORMAT}")
     if entry.is_dir():
         try:
             return _read_entry(entry, source=str(path))
@@ -82,20 +91,32 @@ def load_log(path: str | Path, *, skip_bad_rows: bool = False, cache: bool = Tru
 def _arrays(log: Log) -> dict[str, np.ndarray]:
     """Every array an entry holds: the log's columns and its indexes."""
     index = log.live
+    schedule = {} if log.schedule is None else {
+        f"schedule_{f.name}": getattr(log.schedule, f.name) for f in fields(Schedule)
+        if f.name != "extra_names"}
     return {"user": log.user, "stream": log.stream, "streamer": log.streamer,
             "start": log.start, "stop": log.stop, "seen_before": log.seen_before,
             "offsets": index.offsets,
             "streamers": index.streamers, "viewers": index.viewers,
-            **{f"spans_{f.name}": getattr(log.spans, f.name) for f in fields(Spans)}}
+            **{f"spans_{f.name}": getattr(log.spans, f.name) for f in fields(Spans)},
+            **schedule}
+
+
+def _names(log: Log) -> dict[str, pa.Array]:
+    """Every name table an entry holds: file stem -> names."""
+    names = {f"{name}s": getattr(log, f"{name}_names") for name in NAMES}
+    if log.schedule is not None:
+        names["schedule_streamers"] = log.schedule.extra_names
+    return names
 
 
 def _write_entry(entry: Path, log: Log) -> None:
     with staged_folder(entry) as staging:
         sizes = save_arrays(staging, _arrays(log))
-        for name in NAMES:
-            feather.write_feather(pa.table({"name": getattr(log, f"{name}_names")}),
-                                  staging / f"{name}s.arrow", compression="uncompressed")
-            sizes[f"{name}s.arrow"] = (staging / f"{name}s.arrow").stat().st_size
+        for stem, names in _names(log).items():
+            feather.write_feather(pa.table({"name": names}), staging / f"{stem}.arrow",
+                                  compression="uncompressed")
+            sizes[f"{stem}.arrow"] = (staging / f"{stem}.arrow").stat().st_size
         (staging / "report.json").write_text(json.dumps(
             {"duplicates": log.report.duplicates, "skipped": log.report.skipped}))
         (staging / "manifest.json").write_text(json.dumps({"format": CACHE_FORMAT,
@@ -104,15 +125,23 @@ def _write_entry(entry: Path, log: Log) -> None:
 
 def _read_entry(entry: Path, *, source: str) -> Log:
     sizes = json.loads((entry / "manifest.json").read_text())["bytes"]
-    for name in NAMES:
-        check_size(entry / f"{name}s.arrow", sizes[f"{name}s.arrow"])
+    tables = {}
+    for file, size in sizes.items():
+        if file.endswith(".arrow"):
+            check_size(entry / file, size)
+            tables[file.removesuffix(".arrow")] = feather.read_table(
+                entry / file, memory_map=True).column("name").combine_chunks()
     a = open_arrays(entry, {name: size for name, size in sizes.items()
                             if not name.endswith(".arrow")})
     report = json.loads((entry / "report.json").read_text())
-    names = {f"{name}_names": feather.read_table(entry / f"{name}s.arrow", memory_map=True)
-             .column("name").combine_chunks() for name in NAMES}
+    schedule = None
+    if "schedule_streamers" in tables:
+        schedule = Schedule(**{f.name: a[f"schedule_{f.name}"] for f in fields(Schedule)
+                               if f.name != "extra_names"},
+                            extra_names=tables["schedule_streamers"])
     log = Log(user=a["user"], stream=a["stream"], streamer=a["streamer"], start=a["start"],
-              stop=a["stop"], **names, source=source, report=LoadReport(**report))
+              stop=a["stop"], **{f"{name}_names": tables[f"{name}s"] for name in NAMES},
+              source=source, report=LoadReport(**report), schedule=schedule)
     log.__dict__["seen_before"] = a["seen_before"]
     log.__dict__["live"] = LiveIndex(a["offsets"], a["streamers"], a["viewers"])
     log.__dict__["spans"] = Spans(**{f.name: a[f"spans_{f.name}"] for f in fields(Spans)})

@@ -13,8 +13,9 @@ kept sorted the same way.
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -28,12 +29,15 @@ import pyarrow.csv as pacsv
 from .arrays import distinct, pair_keys, positions
 from .availability import LiveIndex, Spans
 from .errors import LogFormatError
+from .schedule import Schedule, read_schedule, schedule_path
 
 COLUMNS = ("user", "stream", "streamer", "start", "stop")
 ID_COLUMNS = ("user", "stream", "streamer")
 STEPS_PER_DAY = 144
 CHUNK_BYTES = 64 << 20  # text read at a time
 _MAX_TIME = np.iinfo(np.int32).max
+# a time as the fast reader takes it: decimal ASCII digits, a sign, spaces or tabs around
+_DECIMAL = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*", re.ASCII)
 
 
 def default_data_path() -> Path:
@@ -60,7 +64,8 @@ class Log:
 
     ``user``/``stream``/``streamer`` are int32 dense ids; ``start``/``stop`` int32 steps;
     ``user_names``/``stream_names``/``streamer_names`` map dense ids back to the source's ids.
-    A broadcast is a (streamer, stream) pair.
+    A broadcast is a (streamer, stream) pair. ``schedule`` is the platform's record of when
+    each streamer was on air, where the log has one (:mod:`livereplay.schedule`).
     """
 
     user: np.ndarray
@@ -73,6 +78,7 @@ class Log:
     streamer_names: pa.Array
     source: str = "<memory>"
     report: LoadReport = field(default_factory=LoadReport)
+    schedule: Schedule | None = None
 
     @property
     def n_rows(self) -> int:
@@ -163,23 +169,32 @@ class Log:
 
     def cut(self, step: int) -> "Log":
         """The log as it would be at ``step``: rows starting at or after it dropped, stops
-        clipped to it, and ids that appear only later forgotten."""
+        clipped to it (the schedule's too), and ids that appear only later forgotten; with a
+        schedule, streamers keep their names, as the schedule's ids count from them."""
         rows = self.subset(self.start < step)
 
         def known(name: str) -> pa.Array:
-            return getattr(self, f"{name}_names")[: int(getattr(rows, name).max(initial=-1)) + 1]
+            names = getattr(self, f"{name}_names")
+            if name == "streamer" and self.schedule is not None:
+                return names
+            return names[: int(getattr(rows, name).max(initial=-1)) + 1]
 
         return Log(user=rows.user, stream=rows.stream, streamer=rows.streamer, start=rows.start,
                    stop=np.minimum(rows.stop, step).astype(np.int32), user_names=known("user"),
                    stream_names=known("stream"), streamer_names=known("streamer"),
-                   source=f"{self.source}[:{step}]", report=self.report)
+                   source=f"{self.source}[:{step}]", report=self.report,
+                   schedule=None if self.schedule is None else self.schedule.until(step))
 
     def subset(self, keep: np.ndarray) -> "Log":
-        """The rows where ``keep`` is True, with the same ids and names."""
+        """The rows where ``keep`` is True, with the same ids, names and schedule."""
         return Log(user=self.user[keep], stream=self.stream[keep], streamer=self.streamer[keep],
                    start=self.start[keep], stop=self.stop[keep], user_names=self.user_names,
                    stream_names=self.stream_names, streamer_names=self.streamer_names,
-                   source=self.source, report=self.report)
+                   source=self.source, report=self.report, schedule=self.schedule)
+
+    def with_schedule(self, path: str | Path) -> "Log":
+        """This log with the schedule of the file ``path`` (:mod:`livereplay.schedule`)."""
+        return replace(self, schedule=read_schedule(path, self.streamer_names))
 
     def frame(self) -> pd.DataFrame:
         """The rows as a DataFrame of dense ids (user, stream, streamer, start, stop)."""
@@ -327,9 +342,16 @@ def read_csv(path: str | Path, *, skip_bad_rows: bool = False,
     The file is read in chunks of about ``chunk_bytes``, so memory follows the encoded rows,
     never the file's text; the result does not depend on the chunk size. A bad row is a
     :class:`LogFormatError` naming the file, line and reason, unless ``skip_bad_rows``, in
-    which case the count skipped per reason is in ``log.report``.
+    which case the count skipped per reason is in ``log.report``. A schedule beside the file
+    (:func:`livereplay.schedule.schedule_path`) comes with the log.
     """
-    path = Path(path)
+    log = _read_rows(Path(path), skip_bad_rows=skip_bad_rows, chunk_bytes=chunk_bytes)
+    beside = schedule_path(path)
+    return log.with_schedule(beside) if beside.is_file() else log
+
+
+def _read_rows(path: Path, *, skip_bad_rows: bool, chunk_bytes: int) -> Log:
+    """The rows of a log file (what :func:`read_csv` reads, its schedule aside)."""
     source = str(path)
     if not path.exists():
         raise LogFormatError(f"{source}: no such file")
@@ -340,7 +362,7 @@ def read_csv(path: str | Path, *, skip_bad_rows: bool = False,
     try:
         for batch in _fast_batches(path, header=header, chunk_bytes=chunk_bytes):
             columns = [batch.column(name) for name in COLUMNS]
-            starts, stops = (c.to_numpy(zero_copy_only=False) for c in columns[3:])
+            starts, stops = (_decimal_times(c) for c in columns[3:])
             if _bad_reasons(columns[0], columns[2], starts, stops):
                 raise ValueError("bad row")  # the careful reader below says which
             encoder.add(*columns[:3], starts, stops)
@@ -355,7 +377,9 @@ def read_csv(path: str | Path, *, skip_bad_rows: bool = False,
 
 
 def _fast_batches(path: Path, *, header: bool, chunk_bytes: int) -> Iterator[pa.RecordBatch]:
-    """The file's rows in record batches of about ``chunk_bytes`` of text (Arrow's reader)."""
+    """The file's rows in record batches of about ``chunk_bytes`` of text (Arrow's reader),
+    the times as text: Arrow's integer parser also takes hexadecimal (``0x1f``), so
+    :func:`_decimal_times` reads them."""
     if path.stat().st_size == 0:
         return
     yield from pacsv.open_csv(
@@ -363,36 +387,49 @@ def _fast_batches(path: Path, *, header: bool, chunk_bytes: int) -> Iterator[pa.
         read_options=pacsv.ReadOptions(column_names=list(COLUMNS), skip_rows=int(header),
                                        block_size=chunk_bytes),
         convert_options=pacsv.ConvertOptions(
-            column_types={"user": pa.string(), "stream": pa.string(),
-                          "streamer": pa.string(), "start": pa.int64(), "stop": pa.int64()},
+            column_types=dict.fromkeys(COLUMNS, pa.string()),
             null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False),
     )
 
 
+def _decimal_times(column: pa.Array) -> np.ndarray:
+    """The int64 values of a column of times written in decimal digits; ValueError when one
+    is not (the careful reader then says which)."""
+    if pc.any(pc.match_substring(column, "x", ignore_case=True)).as_py():
+        raise ValueError("hexadecimal time")
+    return pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False)
+
+
 def _has_header(path: Path) -> bool:
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if line.strip():
-                fields = [x.strip().lower() for x in next(csv.reader([line]))]
-                return fields == list(COLUMNS)
-    return False
+    """Whether the file's first record with fields is ``user,stream,streamer,start,stop``
+    (in any case, spaces around names), read as the careful reader reads it."""
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+        try:
+            fields = next((fields for fields in csv.reader(f) if fields), [])
+        except csv.Error:  # a field past the csv module's limit: not a header
+            return False
+    return [x.strip().lower() for x in fields] == list(COLUMNS)
 
 
 def _read_csv_carefully(path: Path, *, header: bool, skip_bad_rows: bool,
                         chunk_bytes: int) -> Log:
-    """Line-by-line reader used only when the fast reader refuses a file: names the bad line.
-    Valid rows go to the encoder in chunks of about ``chunk_bytes`` of text."""
+    """Line-by-line reader used only when the fast reader refuses a file: names the line
+    where the bad row starts. A field may be as long as the rows the fast reader takes (up
+    to twice ``chunk_bytes``). Valid rows go to the encoder in chunks of about
+    ``chunk_bytes`` of text."""
     source = str(path)
     encoder = _Encoder()
     rows: list[list[str]] = []
     pending_bytes = 0
     skipped: Counter[str] = Counter()
     header_pending = header
-    with open(path, newline="", encoding="utf-8", errors="strict") as f:
-        reader = csv.reader(f)
-        try:
+    line = ended = 0  # where the current row starts, and the line the previous one ended on
+    field_limit = csv.field_size_limit(max(csv.field_size_limit(), 2 * chunk_bytes))
+    try:
+        with open(path, newline="", encoding="utf-8-sig", errors="strict") as f:
+            reader = csv.reader(f)
             for fields in reader:
-                line = reader.line_num
+                line, ended = ended + 1, reader.line_num
                 if not fields:
                     continue
                 if header_pending:
@@ -409,10 +446,12 @@ def _read_csv_carefully(path: Path, *, header: bool, skip_bad_rows: bool,
                     skipped[_reason_kind(reason)] += 1
                 else:
                     raise LogFormatError(f"{source}: line {line}: {reason}")
-        except UnicodeDecodeError as error:
-            raise LogFormatError(f"{source}: not UTF-8 text ({error.reason})") from None
-        except csv.Error as error:
-            raise LogFormatError(f"{source}: line {reader.line_num}: {error}") from None
+    except UnicodeDecodeError as error:
+        raise LogFormatError(f"{source}: not UTF-8 text ({error.reason})") from None
+    except csv.Error as error:
+        raise LogFormatError(f"{source}: line {ended + 1}: {error}") from None
+    finally:
+        csv.field_size_limit(field_limit)
     _add_text_rows(encoder, rows)
     if not encoder.n_rows:
         raise LogFormatError(f"{source}: empty file (no rows)" if not skipped
@@ -441,10 +480,9 @@ def _row_problem(fields: list[str]) -> str | None:
         return "empty streamer"
     times = []
     for name, text in zip(("start", "stop"), fields[3:]):
-        try:
-            value = int(text)
-        except ValueError:
+        if not _DECIMAL.fullmatch(text):
             return f"non-integer time: {name} {text!r}"
+        value = int(text)
         if value < 0:
             return f"negative time: {name} {value}"
         if value > _MAX_TIME:

@@ -120,6 +120,9 @@ def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
     """
     evaluator = protocol if isinstance(protocol, Protocol) else make_protocol(
         protocol, availability=availability, period=period)
+    if evaluator.availability == "schedule" and log.schedule is None:
+        raise ReplayError(f"availability schedule needs the log's schedule, and {log.source} "
+                          "has none (livereplay import writes one beside the log it writes)")
     plan = evaluator.plan(log, window)
     index = index if index is not None else log.live
     evaluated = users if users is not None else np.ones(log.n_users, dtype=bool)

@@ -3,7 +3,8 @@
 
 A folder is written under a staging name beside its final one and renamed into place, so a
 reader never sees half of it; its arrays are ``.npy`` files, so opening them maps them
-without reading them, and processes that open the same folder share its pages.
+without reading them, and processes that open the same folder share its pages. A sweep's
+output folder is held by one process at a time (:func:`locked_folder`).
 
 >>> import tempfile
 >>> entry = Path(tempfile.mkdtemp()) / "entry"
@@ -22,6 +23,15 @@ from pathlib import Path
 from typing import Iterator, Mapping
 
 import numpy as np
+
+from .errors import ReplayError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, a folder is not guarded
+    fcntl = None
+
+LOCK_FILE = ".livereplay.lock"
 
 
 @contextmanager
@@ -50,12 +60,20 @@ def staged_file(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(handle)
+    os.chmod(name, 0o666 & ~_umask())  # as a file opened for writing would be, not 0600
     try:
         yield Path(name)
         os.replace(name, path)
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """This process's file-creation mask."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def save_arrays(folder: Path, arrays: Mapping[str, np.ndarray]) -> dict[str, int]:
@@ -83,3 +101,30 @@ def open_arrays(folder: Path, sizes: Mapping[str, int]) -> dict[str, np.ndarray]
     for name, size in sizes.items():
         check_size(folder / f"{name}.npy", size)
     return {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in sizes}
+
+
+@contextmanager
+def locked_folder(folder: Path, option: str = "--out") -> Iterator[Path]:
+    """``folder``, created if need be, held by this process alone while the block runs: an
+    exclusive lock (``flock``) on its :data:`LOCK_FILE`, which holds this process's id. The
+    lock goes with the process, however it ends. A folder that cannot be written, or that
+    another process holds, is a one-line :class:`ReplayError` naming it (and that process);
+    ``option`` names the folder's option in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise ReplayError(f"cannot write into {option} {folder}: "
+                          f"{error.strerror or error}") from None
+    with os.fdopen(handle, "r+") as lock:
+        if fcntl is not None:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = lock.read().strip() or "unknown"
+                raise ReplayError(f"{option} {folder} is in use by another sweep (pid {holder}): "
+                                  f"wait for it to end, or give another {option}") from None
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        yield folder

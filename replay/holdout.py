@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .arrays import distinct
+from .arrays import distinct, positions
 from .data import Log
 from .errors import ReplayError
 from .protocols import Ending, Outcome, Plan, Protocol
@@ -79,12 +79,13 @@ def holdout_events(log: Log, period: str = "test") -> HoldoutEvents:
 class Holdout(Protocol):
     """The paper's hold-out: each user's last row in the test or validation period.
 
-    The row is ranked among the streamers live at its start, after the learner replayed
-    every row that ended before the period."""
+    The row is ranked among the streamers live at its start (``log``, A_t) or on air then by
+    the log's schedule (``schedule``), after the learner replayed every row that ended before
+    the period."""
 
     name = "holdout"
     splits = ("repeat", "new")
-    availabilities = ("log",)
+    availabilities = ("log", "schedule")
     periods = PERIODS
 
     def __init__(self, availability: str = "log", period: str = "test") -> None:
@@ -110,10 +111,12 @@ class Holdout(Protocol):
         ranks = np.empty(len(order))
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             t, at_t = int(steps[lo]), order[lo:hi]
-            candidates = ending.index.at(t)
+            candidates = (ending.index.at(t) if self.availability == "log"
+                          else ending.log.schedule.at(t))
             users, event_user = distinct(events.user[at_t], inverse=True)
-            column = np.searchsorted(candidates, events.streamer[at_t])
-            targets = (np.arange(len(at_t)), column)  # a target always covers its own start
+            column = positions(candidates, events.streamer[at_t])
+            on = np.flatnonzero(column >= 0)  # in A_t a target always covers its own start
+            targets = (on, column[on])
             ranks[at_t] = rank_by_chunks(ending.learner, t, users, candidates, event_user,
                                          targets, targets, ending.score_budget)
         return Outcome(ranks, events.user, events.start.astype(np.int32), events.repeat)

@@ -9,13 +9,14 @@ after the replay ends (``holdout``, in :mod:`livereplay.holdout`). Every rank go
 candidates using what was revealed through t-1. Candidates are A_t (``log``), A_t minus
 the streamers whose only viewers at t are the evaluated user (``others``, leak-free), or
 the streamers with a broadcast that rows of other users show on at t (``span``, leak-free,
-:class:`livereplay.availability.Spans`). Splits: ``repeat`` (the user has an earlier row
-with that streamer) and ``new``.
+:class:`livereplay.availability.Spans`), or the streamers on air at t by the log's schedule
+(``schedule``, leak-free and complete, :mod:`livereplay.schedule`). Splits: ``repeat`` (the
+user has an earlier row with that streamer) and ``new``.
 
 ``next``: after step t is revealed, every user watching something at t+1 is an event; the
-best-scored of the streamers it watches at t+1 that are candidates at t (A_t, or with
-``span`` the user's span candidates) is ranked against the other candidates at t (scored
-for step t+1). Splits: ``continuing`` (it watches at t+1 a streamer it also watches at t)
+best-scored of the streamers it watches at t+1 that are candidates (A_t, or with ``span``
+the user's span candidates at t, or with ``schedule`` the streamers on air at t+1) is ranked
+against the other candidates (scored for step t+1). Splits: ``continuing`` (it watches at t+1 a streamer it also watches at t)
 and ``fresh``.
 
 Per-user candidates (``others``, ``span``) are one array scored for every user of the step
@@ -164,15 +165,20 @@ class Candidates(NamedTuple):
                          np.concatenate([targets[1], excluded_column]))
 
 
-AVAILABILITIES = ("log", "others", "span")
+AVAILABILITIES = ("log", "others", "span", "schedule")
 _NONE = np.empty(0, np.int64)
 
 
-def candidates_at(availability: str, moment: Moment, users: np.ndarray) -> Candidates:
+def candidates_at(availability: str, moment: Moment, users: np.ndarray,
+                  ranked_step: int | None = None) -> Candidates:
     """The candidates at step ``moment.t`` for ``users`` (sorted distinct ids): A_t
     (``log``); A_t without, for each user, the streamers it alone watches at t (``others``);
-    the union of the users' broadcast-span candidates (``span``)."""
+    the union of the users' broadcast-span candidates (``span``); the streamers on air by the
+    schedule at the step whose events are ranked (``schedule``; ``ranked_step``, default t)."""
     t, log = moment.t, moment.log
+    if availability == "schedule":
+        return Candidates(log.schedule.at(t if ranked_step is None else ranked_step),
+                          _NONE, _NONE)
     if availability == "span":
         return Candidates(*log.spans.candidates(t, users))
     streamers = moment.index.at(t)
@@ -193,12 +199,13 @@ def _checked(availability: str, allowed: tuple[str, ...]) -> str:
 class Starts(Protocol):
     """Session starts: each row starting at t, its streamer ranked before t is revealed.
 
-    ``availability`` is ``span`` (leak-free, the default), ``others`` (leak-free) or ``log``
-    (A_t, the paper's, which leaks the target)."""
+    ``availability`` is ``span`` (leak-free, the default), ``others`` (leak-free), ``log``
+    (A_t, the paper's, which leaks the target) or ``schedule`` (the streamers on air, where
+    the log has a schedule)."""
 
     name = "starts"
     splits = ("repeat", "new")
-    availabilities = ("span", "others", "log")
+    availabilities = ("span", "others", "log", "schedule")
 
     def __init__(self, availability: str = "span") -> None:
         self.availability = _checked(availability, self.availabilities)
@@ -221,11 +228,12 @@ class Next(Protocol):
     """The next step: what each user watching at t+1 watches, ranked once t is revealed.
 
     Candidates are the streamers live at the revealed step (``log``, A_t, the default: it
-    leaks nothing here) or the user's span candidates (``span``)."""
+    leaks nothing here), the user's span candidates (``span``) or the streamers on air at the
+    next step by the log's schedule (``schedule``)."""
 
     name = "next"
     splits = ("continuing", "fresh")
-    availabilities = ("log", "span")
+    availabilities = ("log", "span", "schedule")
 
     def __init__(self, availability: str = "log") -> None:
         self.availability = _checked(availability, self.availabilities)
@@ -235,7 +243,7 @@ class Next(Protocol):
         if len(rows) == 0:
             return None
         users, event_of_row = distinct(log.user[rows], inverse=True)
-        candidates = candidates_at(self.availability, moment, users)
+        candidates = candidates_at(self.availability, moment, users, ranked_step=moment.t + 1)
         targets, uncounted = candidates.ranked(users, event_of_row, log.streamer[rows])
         now = moment.watching
         kept_watching = np.isin(pair_keys(log.user[rows], log.streamer[rows]),

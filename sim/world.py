@@ -51,7 +51,7 @@ True
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, NamedTuple, Protocol
 
@@ -62,6 +62,7 @@ import simpy
 from tqdm.auto import tqdm
 
 from livereplay.data import COLUMNS, STEPS_PER_DAY, Log
+from livereplay.schedule import Schedule, schedule_path, write_schedule
 
 from .favourites import Favourites
 from .population import Broadcasts, Streamers, Users
@@ -73,6 +74,10 @@ class Slate(Protocol):
 
     def recommend(self, users: np.ndarray, live: np.ndarray, t: int) -> np.ndarray:
         """An (len(users) x k) array of streamers among ``live`` to show each user at step t."""
+
+    def attach(self, platform: "Platform") -> None:
+        """The platform it recommends on, told once before the run (for what it records of
+        the choice model: :meth:`Platform.choice_probabilities`)."""
 
     def chosen(self, t: int, users: np.ndarray, channels: np.ndarray) -> None:
         """What the users shown a (non-empty) slate at step ``t`` did: the streamer each took
@@ -105,19 +110,39 @@ class LiveStreamers(NamedTuple):
 
 
 class OnAir:
-    """Which streamers are live: the end and the id of each streamer's current broadcast."""
+    """Which streamers are live: the end and the id of each streamer's current broadcast, and
+    the schedule of the broadcasts that have ended (the platform's own record)."""
 
     def __init__(self, n_streamers: int) -> None:
         self.live_until = np.zeros(n_streamers, np.int64)
         self.stream = np.full(n_streamers, -1, np.int64)
+        self.live_since = np.zeros(n_streamers, np.int64)
+        self.ended: list[Broadcasts] = []
 
     def go_live(self, t: int, broadcasts: Broadcasts) -> None:
         """Start the broadcasts planned for step ``t``; one that overlaps the streamer's
         current broadcast extends it (same stream id)."""
         streamer = broadcasts.streamer
         off_air = self.live_until[streamer] <= t
-        self.stream[streamer[off_air]] = broadcasts.stream[off_air]
+        starting = streamer[off_air]
+        was_on = starting[self.stream[starting] >= 0]  # their last broadcast has ended
+        self.ended.append(Broadcasts(was_on, self.live_since[was_on], self.live_until[was_on],
+                                     self.stream[was_on]))
+        self.stream[starting] = broadcasts.stream[off_air]
+        self.live_since[starting] = t
         self.live_until[streamer] = np.maximum(self.live_until[streamer], broadcasts.stop)
+
+    def schedule(self, n_steps: int) -> Broadcasts:
+        """Every broadcast so far, ended or going on, its stop clipped to ``n_steps``, in
+        order of start (ties: by streamer)."""
+        on = np.flatnonzero(self.stream >= 0)
+        parts = [*self.ended, Broadcasts(on, self.live_since[on], self.live_until[on],
+                                         self.stream[on])]
+        streamer, start, stop, stream = (np.concatenate([part[i] for part in parts])
+                                         for i in range(4))
+        order = np.lexsort((streamer, start))
+        return Broadcasts(streamer[order].astype(np.int32), start[order].astype(np.int32),
+                          np.minimum(stop[order], n_steps).astype(np.int32), stream[order])
 
     def live(self, t: int, popularity: np.ndarray) -> LiveStreamers:
         ids = np.flatnonzero(self.live_until > t).astype(np.int32)
@@ -155,18 +180,25 @@ class SimulatedLog:
     n_sessions: int
     params: SimParams
     seed: int
+    schedule: Broadcasts
 
     def to_log(self) -> Log:
-        """The rows as a validated :class:`livereplay.data.Log`, to replay in memory."""
-        return Log.from_columns(self.user, self.stream, self.streamer, self.start, self.stop,
-                                source=f"<simulated seed={self.seed}>")
+        """The rows as a validated :class:`livereplay.data.Log` with the true schedule, to
+        replay in memory."""
+        log = Log.from_columns(self.user, self.stream, self.streamer, self.start, self.stop,
+                               source=f"<simulated seed={self.seed}>")
+        return replace(log, schedule=Schedule.named(
+            self.schedule.streamer, self.schedule.start, self.schedule.stop,
+            log.streamer_names))
 
     def table(self) -> pa.Table:
         return pa.table({name: getattr(self, name) for name in COLUMNS})
 
     def write_csv(self, path: str | Path) -> None:
-        """Write the original headerless layout ``user,stream,streamer,start,stop``."""
+        """Write the original headerless layout ``user,stream,streamer,start,stop``, and the
+        true schedule beside it (:func:`livereplay.schedule.schedule_path`)."""
         pacsv.write_csv(self.table(), str(path), _CSV_OPTIONS)
+        write_broadcasts(path, self.schedule)
 
     def summary(self) -> LogSummary:
         """Rows, distinct users and streamers, sessions: what ``livereplay simulate`` reports."""
@@ -271,6 +303,8 @@ class Platform:
         self.rows = _Rows() if rows is None else rows
         self.n_sessions = 0
         self.env = simpy.Environment()
+        if slate is not None:
+            slate.attach(self)
 
     # --- processes ------------------------------------------------------------------------
     def broadcasting(self) -> Iterator[simpy.Event]:
@@ -419,22 +453,36 @@ class Platform:
         are looked at more, so the chance to accept grows with how well the slate fits the
         user, best first. An empty slate (no recommendations) is neither counted nor drawn on.
         """
-        p = self.params
         slate = self.slate
         assert slate is not None
         shown = np.asarray(slate.recommend(users, live.ids, t), np.int64)
         if shown.shape[1] == 0:
             return np.full(len(users), -1, np.int64)
+        options = self.choice_utilities(users, shown)
+        choice = np.argmax(options + self.rng_acceptance.gumbel(size=options.shape), axis=1)
+        chosen = np.where(choice > 0, shown[np.arange(len(users)), choice - 1], -1)
+        slate.chosen(t, users, chosen)
+        return chosen
+
+    def choice_utilities(self, users: np.ndarray, shown: np.ndarray) -> np.ndarray:
+        """(n, 1 + k): the utility of ignoring the slate (column 0) and of each streamer of
+        each user's slate ``shown`` (n, k), now, by the choice model of
+        :meth:`accept_from_slate`."""
+        p = self.params
         familiarity = self.favourites.counts(np.repeat(users, shown.shape[1]), shown.ravel())
         utility = (p.accept_taste * self.taste(users, shown)
                    + p.accept_familiarity * np.log1p(familiarity.reshape(shown.shape))
                    + p.accept_popularity * np.log(self.streamers.popularity[shown])
                    - p.accept_position * np.log1p(np.arange(shown.shape[1])))
-        options = np.column_stack([np.full(len(users), p.accept_outside), utility])
-        choice = np.argmax(options + self.rng_acceptance.gumbel(size=options.shape), axis=1)
-        chosen = np.where(choice > 0, shown[np.arange(len(users)), choice - 1], -1)
-        slate.chosen(t, users, chosen)
-        return chosen
+        return np.column_stack([np.full(len(users), p.accept_outside), utility])
+
+    def choice_probabilities(self, users: np.ndarray, shown: np.ndarray) -> np.ndarray:
+        """(n, 1 + k): the exact probability that each user, shown the slate ``shown`` (n, k)
+        now, ignores it (column 0) or takes each of its streamers (the logit of
+        :meth:`choice_utilities`); any slate, shown or not, and nothing is drawn."""
+        options = self.choice_utilities(users, shown)
+        weight = np.exp(options - options.max(axis=1, keepdims=True))
+        return weight / weight.sum(axis=1, keepdims=True)
 
     # --- running --------------------------------------------------------------------------
     def run(self, *, progress: bool = False) -> None:
@@ -455,15 +503,22 @@ def simulate(params: SimParams, seed: int = 0, *, progress: bool = False,
     platform = Platform(params, seed, slate, rows)
     platform.run(progress=progress)
     return SimulatedLog(**rows.columns(), n_sessions=platform.n_sessions, params=params,
-                        seed=seed)
+                        seed=seed, schedule=platform.on_air.schedule(params.n_steps))
+
+
+def write_broadcasts(log_path: str | Path, broadcasts: Broadcasts) -> None:
+    """Write the schedule of the simulated log ``log_path`` beside it."""
+    write_schedule(schedule_path(log_path), streamer=broadcasts.streamer,
+                   stream=broadcasts.stream, start=broadcasts.start, stop=broadcasts.stop)
 
 
 def simulate_to_csv(params: SimParams, path: str | Path, seed: int = 0, *,
                     progress: bool = False, batch_rows: int = 1 << 20) -> LogSummary:
     """Simulate as :func:`simulate` does and write the log to ``path`` as it goes -- the
-    bytes ``simulate(params, seed).write_csv(path)`` would write -- holding only a batch of
-    about ``batch_rows`` rows, for logs too large to keep in memory. The file is written
-    under a temporary name and renamed when complete, so a failed run leaves no partial log.
+    bytes ``simulate(params, seed).write_csv(path)`` would write, the schedule beside it too
+    -- holding only a batch of about ``batch_rows`` rows, for logs too large to keep in
+    memory. The file is written under a temporary name and renamed when complete, so a failed
+    run leaves no partial log.
     """
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
@@ -472,6 +527,7 @@ def simulate_to_csv(params: SimParams, path: str | Path, seed: int = 0, *,
         platform = Platform(params, seed, rows=rows)
         platform.run(progress=progress)
         rows.close()
+        write_broadcasts(path, platform.on_air.schedule(params.n_steps))
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from livereplay.app.simulate import add_simulate_arguments, run_simulate
 from livereplay.app.closed_loop import run_policies
 from livereplay.sim.closed_loop import run_closed_loop, t_interval
 from livereplay.sim.feedback import Exposure, feedback, gini
+from livereplay.sim.population import Broadcasts
 from livereplay.sim.presets import preset
 from livereplay.sim.world import SimulatedLog, simulate
 
@@ -43,7 +44,8 @@ def hand_made_run() -> tuple[SimulatedLog, Exposure]:
     log = SimulatedLog(user=user, stream=streamer.astype(np.int64), streamer=streamer,
                        start=start, stop=stop, session=np.arange(5),
                        new=np.array([True, True, True, False, True]), n_sessions=5,
-                       params=preset("tiny"), seed=0)
+                       params=preset("tiny"), seed=0,
+                       schedule=Broadcasts(streamer, start, stop, streamer.astype(np.int64)))
     exposure = Exposure(n_channels=4, n_steps=288)
     exposure.record_slates(0, np.array([0, 1, 2]), np.array([[1, 2], [1, 0]]))
     exposure.record_choices(0, np.array([1, -1]))

@@ -66,9 +66,12 @@ def test_writing_as_it_goes_gives_the_bytes_of_the_log_in_memory(tmp_path, name,
     in_memory = simulate(params, seed=2)
     in_memory.write_csv(tmp_path / "memory.csv")
     summary = simulate_to_csv(params, tmp_path / "streamed.csv", seed=2, batch_rows=batch_rows)
-    assert (tmp_path / "streamed.csv").read_bytes() == (tmp_path / "memory.csv").read_bytes()
+    for kind in ("csv", "schedule.csv"):  # the log, and its true schedule beside it
+        assert (tmp_path / f"streamed.{kind}").read_bytes() == \
+            (tmp_path / f"memory.{kind}").read_bytes()
     assert summary == in_memory.summary()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.csv", "streamed.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "memory.csv", "memory.schedule.csv", "streamed.csv", "streamed.schedule.csv"]
 
 
 def test_command_line_writes_the_log_at_its_scale(tmp_path, capsys):

@@ -6,18 +6,25 @@
     livereplay learners                            every learner that can be named
     livereplay protocols                           every protocol that can be named
     livereplay simulate --preset small --out sim.csv
+    livereplay ope --feedback DIR --policy repeat   a policy valued from another's feedback
+    livereplay import kuailive KuaiLive/ --out kuailive.csv   a public log, with its schedule
+    livereplay data check 100k_a.csv --dataset twitch-100k     is this the published file?
 
-Errors in the input or the arguments are one line on stderr and exit status 2.
+Errors in the input or the arguments are one line on stderr and exit status 2; errors of the
+system (a full disk) one line and exit status 1.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
-from typing import TYPE_CHECKING, Sequence
+import warnings
+from typing import TYPE_CHECKING, NoReturn, Sequence
 
 from ..errors import Interrupted, ReplayError
+from .parsing import fraction, integer_at_least, positive_number
 
 if TYPE_CHECKING:
     from .runner import RunSpec
@@ -59,8 +66,10 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
                              "other users show on air at t (starts, next); others = the live "
                              "streamers without those the evaluated user alone watches "
                              "(starts); log = the live streamers A_t, the paper's, which leak "
-                             "the target of starts (default: span for starts, log for next and "
-                             "holdout, where it leaks nothing)")
+                             "the target of starts; schedule = the streamers on air by the "
+                             "log's schedule (NAME.schedule.csv beside the log; every "
+                             "protocol) (default: span for starts, log for next and holdout, "
+                             "where it leaks nothing)")
     parser.add_argument("--period", default=None, metavar="PERIOD",
                         help="the evaluated period of holdout: test = the last 250 steps, "
                              "validation = the 250 before (default: test)")
@@ -69,10 +78,11 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
                       help="evaluate steps A <= t < B (earlier steps warm the learner up)")
     span.add_argument("--days", metavar="D1-D2",
                       help="evaluate days D1..D2 (day d = steps 144d .. 144d+143)")
-    parser.add_argument("--users-sample", type=float, default=None, metavar="FRACTION",
+    parser.add_argument("--users-sample", type=fraction, default=None, metavar="FRACTION",
                         help="evaluate only this fraction of the users (learners still see all)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the learner and the sample")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+    parser.add_argument("--seed", type=integer_at_least(0), default=0,
+                        help="seed of the learner and the sample")
+    parser.add_argument("--bootstrap", type=integer_at_least(0), default=1000, metavar="N",
                         help="resamples of users behind the 95%% interval of every metric, "
                              "seeded by --seed (default: 1000; 0: no intervals)")
 
@@ -122,6 +132,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
         ("Duplicate rows dropped", log.report.duplicates),
     ]
     rows += [(f"Rows skipped ({reason})", n) for reason, n in sorted(log.report.skipped.items())]
+    if log.schedule is not None:
+        on_air = log.schedule.sizes()
+        rows += [("Scheduled broadcasts", len(log.schedule.start)),
+                 ("Streamers only in the schedule", len(log.schedule.extra_names)),
+                 ("On air per step (mean)", round(float(on_air.mean()), 2))]
     width = max(len(name) for name, _ in rows) + 1
     for name, value in rows:
         print(f"{name + ':':<{width}} {value}")
@@ -189,9 +204,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
     """How often a replay writes a checkpoint."""
-    parser.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+    parser.add_argument("--checkpoint-every", type=integer_at_least(1), default=None, metavar="N",
                         help="checkpoint every N steps (default: by time only)")
-    parser.add_argument("--checkpoint-minutes", type=float, default=10.0, metavar="M",
+    parser.add_argument("--checkpoint-minutes", type=positive_number, default=10.0, metavar="M",
                         help="checkpoint when M minutes have passed since the last one "
                              "(default: 10)")
 
@@ -201,7 +216,8 @@ def add_sweep_arguments(parser: argparse.ArgumentParser, out: str) -> None:
     parser.add_argument("--out", default=out, metavar="DIR",
                         help=f"folder for results.md, results.csv, results.json, the plots and "
                              f"the finished runs (runs/, reused when run again; default: {out})")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+    parser.add_argument("--jobs", type=integer_at_least(1), default=os.cpu_count() or 1,
+                        metavar="N",
                         help="runs in N parallel processes, or N CPUs of a local Ray instance "
                              "(default: the machine's cores)")
     parser.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -233,14 +249,128 @@ def cmd_protocols(args: argparse.Namespace) -> int:
     return print_names(available_protocols())
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from ..importers import EventColumns, ScheduleColumns, import_events, import_kuailive
+
+    if args.dataset == "kuailive":
+        report = import_kuailive(args.folder, args.out, step_minutes=args.step_minutes,
+                                 origin=args.origin)
+    else:
+        columns = EventColumns(user=args.user, item=args.item, start=args.start, stop=args.stop,
+                               duration=args.duration, broadcast=args.broadcast)
+        schedule = None if args.schedule is None else ScheduleColumns(
+            item=args.item, start=args.schedule_start, stop=args.schedule_stop,
+            broadcast=args.broadcast)
+        report = import_events(args.file, columns, args.out, time_unit=args.time_unit,
+                               step_minutes=args.step_minutes, schedule=args.schedule,
+                               schedule_columns=schedule, origin=args.origin)
+    if not args.quiet:
+        print(f"wrote {args.out}: {report.describe()}")
+    return 0
+
+
+def cmd_data_check(args: argparse.Namespace) -> int:
+    from ..datasets import check_log
+    from .runner import load_data
+
+    check = check_log(load_data(run_spec(args)), args.dataset)
+    print(check.describe())
+    return 0 if check.matches else 1
+
+
+def add_import_arguments(parser: argparse.ArgumentParser) -> None:
+    """The commands of ``livereplay import``: kuailive and events."""
+    datasets = parser.add_subparsers(dest="dataset", required=True, metavar="FORMAT")
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--out", required=True, metavar="LOG",
+                         help="the log file to write (user,stream,streamer,start,stop); its "
+                              "schedule goes beside it as LOG's NAME.schedule.csv")
+        sub.add_argument("--step-minutes", type=int, default=10, metavar="N",
+                         help="the length of a step (default: 10, as the Twitch logs)")
+        sub.add_argument("--origin", type=int, default=None, metavar="TIME",
+                         help="the time of step 0, in the files' unit (default: midnight UTC "
+                              "of the first event)")
+        sub.add_argument("--quiet", action="store_true", help="print nothing")
+        sub.set_defaults(handler=cmd_import)
+
+    kuailive = datasets.add_parser(
+        "kuailive", help="a KuaiLive folder (click.csv, room.csv)",
+        description="Import KuaiLive (Kuaishou, 2025): click.csv becomes the log (live_id is "
+                    "the broadcast; the row lasts from timestamp to timestamp + "
+                    "watch_live_time), room.csv its schedule (start_timestamp to "
+                    "end_timestamp).")
+    kuailive.add_argument("folder", metavar="DIR", help="the folder of click.csv and room.csv")
+    common(kuailive)
+    events = datasets.add_parser(
+        "events", help="any watch log with timestamps (CSV with a header)",
+        description="Import a watch log with timestamps: one event per line, the columns "
+                    "named by the options. With --schedule, a file of broadcasts (the "
+                    "columns --item and --broadcast named as in the log, and "
+                    "--schedule-start, --schedule-stop) becomes the log's schedule.")
+    events.add_argument("file", metavar="FILE", help="the watch log (CSV with a header)")
+    events.add_argument("--user", required=True, metavar="COL", help="the user's column")
+    events.add_argument("--item", required=True, metavar="COL",
+                        help="the streamer's (channel's) column")
+    events.add_argument("--start", required=True, metavar="COL", help="the start time's column")
+    ends = events.add_mutually_exclusive_group(required=True)
+    ends.add_argument("--stop", metavar="COL", help="the end time's column")
+    ends.add_argument("--duration", metavar="COL", help="the watch time's column (same unit)")
+    events.add_argument("--broadcast", metavar="COL",
+                        help="the broadcast's column (default: a streamer's overlapping "
+                             "events form one broadcast)")
+    events.add_argument("--time-unit", required=True, choices=["s", "ms"],
+                        help="the unit of every time: seconds or milliseconds")
+    events.add_argument("--schedule", metavar="FILE", help="the broadcasts' schedule (CSV)")
+    events.add_argument("--schedule-start", default="start", metavar="COL",
+                        help="the schedule's start-time column (default: start)")
+    events.add_argument("--schedule-stop", default="stop", metavar="COL",
+                        help="the schedule's end-time column (default: stop)")
+    common(events)
+
+
+def cmd_ope(args: argparse.Namespace) -> int:
+    from ..ope import ESTIMATORS
+    from .ope import evaluate, write_json
+    from .tables import markdown_table
+
+    estimators = [name.strip() for name in args.estimators.split(",") if name.strip()]
+    unknown = [name for name in estimators if name not in ESTIMATORS]
+    if unknown or not estimators:
+        raise ReplayError(f"--estimators: unknown estimator {(unknown or [''])[0]!r} (known: "
+                          f"{', '.join(ESTIMATORS)})")
+    if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
+        raise ReplayError(f"--json {args.json}: no such directory")
+    report = evaluate(args.feedback, args.policy, explore=args.explore, estimators=estimators,
+                      seed=args.seed, switch_threshold=args.switch_threshold,
+                      resamples=args.bootstrap)
+    if args.json:
+        write_json(report, args.json)
+    if not args.quiet:
+        print(f"{args.policy} ({report.explore}) from {report.n_records:,} slates of "
+              f"{report.logging.get('policy', '?')} ({report.logging.get('explore', '?')}); "
+              "95% intervals, users resampled")
+        print(markdown_table(*report.rows()))
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from .simulate import run_simulate
 
     return run_simulate(args)
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, as every error of the command line:
+    raised as a :class:`ReplayError` (``argument --jobs: must be ...`` read as ``--jobs must
+    be ...``) instead of argparse's usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ReplayError(re.sub(r"^argument (\S+): (?=must )", r"\1 ", message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="livereplay",
         description="Replay live-streaming logs in time order and evaluate online recommenders.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -304,9 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--strategy", choices=["grid", "random", "optuna"], default="grid",
                       help="grid: every point; random: seeded draws; optuna: TPE "
                            "(pip install 'livereplay[tune]'); default: grid")
-    tune.add_argument("--trials", type=int, default=None, metavar="N",
+    tune.add_argument("--trials", type=integer_at_least(1), default=None, metavar="N",
                       help="trials per learner (required for random and optuna)")
-    tune.add_argument("--grid-points", type=int, default=5, metavar="K",
+    tune.add_argument("--grid-points", type=integer_at_least(2), default=5, metavar="K",
                       help="points of a range in a grid (default: 5)")
     tune.add_argument("--select", default="validation:hr@10", metavar="SPLIT:METRIC",
                       help="what trials are chosen on: validation (the holdout validation "
@@ -336,25 +466,84 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_simulate_arguments(simulate)
     simulate.set_defaults(handler=cmd_simulate)
+
+    ope = commands.add_parser(
+        "ope", help="estimate a policy's acceptance and watch time from another's feedback",
+        description="Off-policy evaluation: replay a learner over the log of a feedback "
+                    "folder (livereplay simulate --policy P --explore ... --feedback DIR) and "
+                    "estimate its acceptance and watch time per shown slate from P's records, "
+                    "each with a 95%% bootstrap interval over users (docs/ope.md).")
+    ope.add_argument("--feedback", required=True, metavar="DIR", help="the feedback folder")
+    ope.add_argument("--policy", required=True, metavar="LEARNER",
+                     help="the target learner (see `livereplay learners`) or module:Class")
+    ope.add_argument("--explore", default=None, metavar="POLICY",
+                     help="the target's slates: greedy (default), epsilon:E or softmax:TAU")
+    ope.add_argument("--estimators", default="ips,snips,dm,dr,switch-dr", metavar="A,B",
+                     help="comma-separated among ips, snips, dm, dr, switch-dr (default: all)")
+    ope.add_argument("--switch-threshold", type=float, default=10.0, metavar="W",
+                     help="switch-dr keeps the correction of places whose weight is at most "
+                          "W (default: 10)")
+    ope.add_argument("--seed", type=int, default=0,
+                     help="seed of the learner, of its drawn slates and of the bootstrap")
+    ope.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                     help="resamples of users behind each interval (default: 1000)")
+    ope.add_argument("--json", metavar="OUT", help="write every estimate here")
+    ope.add_argument("--quiet", action="store_true", help="print nothing")
+    ope.set_defaults(handler=cmd_ope)
+
+    importing = commands.add_parser(
+        "import", help="turn a public or timestamped watch log into a log and its schedule",
+        description="Import a watch log with timestamps into a log file in ten-minute steps "
+                    "(--step-minutes), and the platform's broadcast schedule beside it "
+                    "(docs/datasets).")
+    add_import_arguments(importing)
+
+    data = commands.add_parser("data", help="check a downloaded log against its published "
+                                            "figures")
+    checks = data.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = checks.add_parser(
+        "check", help="rows, users, streamers and steps against the published figures",
+        description="Count a log's rows, users, streamers and steps and compare them with the "
+                    "figures published for the dataset; exit status 0 when they match, 1 when "
+                    "not.")
+    check.add_argument("data", metavar="FILE", help="the log file to check")
+    from ..datasets import PUBLISHED
+
+    check.add_argument("--dataset", required=True, choices=list(PUBLISHED),
+                       help="the dataset the file should be")
+    check.add_argument("--cache-dir", default=None, metavar="DIR",
+                       help="cache folder for parsed logs")
+    check.add_argument("--no-cache", action="store_true", help="always parse the CSV")
+    check.set_defaults(handler=cmd_data_check, skip_bad_rows=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``livereplay`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
     if os.getcwd() not in sys.path:  # module:Class names a module of this folder too, as
         sys.path.append(os.getcwd())  # with python -m (after the installed packages)
-    try:
-        return args.handler(args)
-    except ReplayError as error:
-        if isinstance(error, Interrupted):  # stopped by a signal, its checkpoint written
-            print(f"livereplay: {error}", file=sys.stderr)
+    with warnings.catch_warnings():  # warnings (an unwritable cache) are one line too
+        warnings.showwarning = show_warning
+        try:
+            args = build_parser().parse_args(argv)
+            return args.handler(args)
+        except ReplayError as error:
+            if isinstance(error, Interrupted):  # stopped by a signal, its checkpoint written
+                print(f"livereplay: {error}", file=sys.stderr)
+                return 130
+            print(f"livereplay: error: {error}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("livereplay: interrupted", file=sys.stderr)
             return 130
-        print(f"livereplay: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("livereplay: interrupted", file=sys.stderr)
-        return 130
+        except OSError as error:  # the system's (a full disk, a file that cannot be written)
+            print(f"livereplay: error: {error}", file=sys.stderr)
+            return 1
+
+
+def show_warning(message: Warning | str, *where: object) -> None:
+    """A warning as one line on stderr, ``livereplay: warning: ...``, without its source."""
+    print(f"livereplay: warning: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

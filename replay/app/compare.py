@@ -28,9 +28,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from ..cache import file_digest
+from ..cache import log_digest
 from ..checkpoint import CheckpointPolicy
 from ..errors import ReplayError
+from ..folders import locked_folder
 from ..metrics import EVENT_METRICS, METRICS
 from ..results import Result
 from .runner import RunSpec
@@ -55,7 +56,7 @@ def provenance(spec: RunSpec, learners: list[str], jobs: int, seconds: float,
     options = {name: value for name, value in dataclasses.asdict(spec).items()
                if name not in ("learner", "data", "cache", "cache_dir")}
     return {
-        "data": {"file": spec.data_path.name, "blake2b": file_digest(spec.data_path)},
+        "data": {"file": spec.data_path.name, "blake2b": log_digest(spec.data_path)},
         "learners": learners, **options, "jobs": jobs, "engine": engine,
         "packages": versions,
         "machine": {"platform": platform.platform(), "processor": platform.machine(),
@@ -163,11 +164,13 @@ def compare(spec: RunSpec, learners: list[str] | None = None, *, jobs: int = 1,
     after an interruption or with more learners, reuses the runs that are complete; the
     others checkpoint into ``out/checkpoints`` (every ``checkpoint_every`` steps or
     ``checkpoint_minutes`` minutes, and on SIGINT/SIGTERM) and resume from there."""
-    from livereplay.learners.registry import BUILTIN
+    from livereplay.learners.registry import BUILTIN, learner_class
 
     learners = list(BUILTIN) if learners is None else [name for name in learners if name]
     if not learners:
         raise ReplayError("--learners names no learner")
+    for name in learners:
+        learner_class(name)  # an unknown learner stops the comparison before any run
     if jobs < 1:
         raise ReplayError(f"--jobs must be at least 1, got {jobs}")
     if spec.bootstrap < 0:
@@ -182,34 +185,35 @@ def compare(spec: RunSpec, learners: list[str] | None = None, *, jobs: int = 1,
     if not spec.bootstrap:
         baseline = None
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    began = time.perf_counter()
-    from .executors import execute, process_pool
+    with locked_folder(out):  # one sweep at a time writes into out
+        began = time.perf_counter()
+        from .executors import execute, process_pool
 
-    results = execute([spec.with_learner(name) for name in learners], engine=engine, jobs=jobs,
-                      address=address, store=out / "runs", progress=False if quiet else None,
-                      checkpoints=CheckpointPolicy(out / "checkpoints", checkpoint_every,
-                                                   checkpoint_minutes))
+        results = execute([spec.with_learner(name) for name in learners], engine=engine,
+                          jobs=jobs, address=address, store=out / "runs",
+                          progress=False if quiet else None,
+                          checkpoints=CheckpointPolicy(out / "checkpoints", checkpoint_every,
+                                                       checkpoint_minutes))
 
-    from .plots import plot_all, summary
+        from .plots import plot_all, summary
 
-    # the runs are done, so a second core is free: the plots are drawn in a process of
-    # their own while this one tests and writes the tables (in this one with --jobs 1, or
-    # with Ray, whose threads a fork would not survive)
-    summaries = [summary(result) for result in results]
-    with contextlib.ExitStack() as stack:
-        drawing = None
-        if engine == "local" and jobs > 1:
-            drawer = stack.enter_context(process_pool(1))
-            drawing = drawer.submit(plot_all, summaries, out)
-        paired = paired_tests(results, baseline) if baseline else None
-        _write_tables(results, paired, baseline, test_metric, out, spec, learners, jobs,
-                      engine, time.perf_counter() - began)
-        plots = drawing.result() if drawing else plot_all(summaries, out)
-    if not quiet:
-        print((out / "results.md").read_text(), end="")
-        print(f"\nwrote {out}/results.md, results.csv, results.json, "
-              + ", ".join(p.name for p in plots))
+        # the runs are done, so a second core is free: the plots are drawn in a process of
+        # their own while this one tests and writes the tables (in this one with --jobs 1, or
+        # with Ray, whose threads a fork would not survive)
+        summaries = [summary(result) for result in results]
+        with contextlib.ExitStack() as stack:
+            drawing = None
+            if engine == "local" and jobs > 1:
+                drawer = stack.enter_context(process_pool(1))
+                drawing = drawer.submit(plot_all, summaries, out)
+            paired = paired_tests(results, baseline) if baseline else None
+            _write_tables(results, paired, baseline, test_metric, out, spec, learners, jobs,
+                          engine, time.perf_counter() - began)
+            plots = drawing.result() if drawing else plot_all(summaries, out)
+        if not quiet:
+            print((out / "results.md").read_text(), end="")
+            print(f"\nwrote {out}/results.md, results.csv, results.json, "
+                  + ", ".join(p.name for p in plots))
     return results
 
 

@@ -8,6 +8,9 @@ the object store to Ray tasks (the workers read its arrays in place, without cop
 TensorFlow learners are built where they run. A run is a pure function of its spec and the
 log's bytes, so every engine returns the same ranks.
 
+Before local runs start, :func:`check_memory` stops a sweep whose runs at once would need
+more memory than the machine has available.
+
 With ``store``, each finished run is written at once, whole or not at all, to ``store/KEY/``,
 where KEY is :func:`spec_key` (a hash of the spec with the log named by its content and
 livereplay's code by its sources); a later sweep over the same folder with the same code
@@ -26,6 +29,7 @@ import os
 import platform
 import shutil
 import sys
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import closing
 from pathlib import Path
@@ -34,7 +38,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..cache import file_digest
+from ..cache import log_digest
 from ..checkpoint import CheckpointPolicy, Checkpointer
 from ..data import Log
 from ..errors import ReplayError
@@ -43,6 +47,15 @@ from ..results import Result
 from .runner import RunSpec, load_data, run
 
 ENGINES = ("local", "ray")
+#: A run's memory: a fixed part (TensorFlow's for any learner outside the numpy baselines)
+#: and parts that grow with the log's rows and ids (users and streamers), set above the peak
+#: of ``livereplay run`` alone in a process on the embedded sample (52,141 rows: 125 MB for
+#: repeat, 590 MB for mf), on a simulated log of 300,833 rows (149 MB, 606 MB) and on the
+#: simulated full release (124M rows, 15.5M users: 11.5 GB for mf; this gives 14.6 GB).
+RUN_BYTES = {"baseline": 160 << 20, "other": 720 << 20}
+RUN_BYTES_PER_ROW = 80
+RUN_BYTES_PER_ID = 250
+BASELINES_MODULE = "livereplay.learners.baselines"
 RAY_MISSING = "--engine ray needs Ray: pip install 'livereplay[ray]'"
 #: RunSpec fields that say how a log is loaded, not what it holds: they do not change a result.
 LOADING_ONLY = ("cache", "cache_dir")
@@ -54,7 +67,7 @@ LogKey = tuple[str, bool]
 
 def _digest(path: Path) -> str:
     try:
-        return file_digest(path)
+        return log_digest(path)
     except OSError as error:
         raise ReplayError(f"cannot read {path}: {error.strerror or error}") from None
 
@@ -284,6 +297,58 @@ def _run_ray(ray: Any, pending: dict[str, RunSpec], logs: dict[LogKey, Log], ret
             ray.cancel(ref)
 
 
+def run_memory(spec: RunSpec, log: Log) -> int:
+    """About the peak memory of the run ``spec`` on ``log`` (bytes): :data:`RUN_BYTES` of
+    its learner's kind and the parts that grow with the log's rows, users and streamers."""
+    from livereplay.learners.registry import learner_class
+
+    try:
+        kind = "baseline" if learner_class(spec.learner).__module__ == BASELINES_MODULE \
+            else "other"
+    except ReplayError:
+        kind = "baseline"  # cannot be built: its run says why, and needs little
+    return (RUN_BYTES[kind] + RUN_BYTES_PER_ROW * log.n_rows
+            + RUN_BYTES_PER_ID * (log.n_users + log.n_streamers))
+
+
+def available_memory() -> int | None:
+    """The bytes this machine can give without swapping (``MemAvailable`` of /proc/meminfo,
+    else the free physical pages), or None where neither is known."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(pending: dict[str, RunSpec], logs: dict[LogKey, Log], jobs: int) -> None:
+    """A one-line :class:`ReplayError` when ``jobs`` (> 1) of the ``pending`` runs at once
+    would need more memory than :func:`available_memory` (by :func:`run_memory` of the
+    costliest), naming the estimate, what is available and the ``--jobs`` that fits; a
+    warning when one run alone may not fit (the estimate errs high, so that run is tried)."""
+    available = available_memory()
+    costliest = max(pending.values(), key=lambda spec: run_memory(spec, logs[_log_key(spec)]))
+    log = logs[_log_key(costliest)]
+    per_run = run_memory(costliest, log)
+    if available is None or jobs * per_run <= available:
+        return
+    each = (f"{per_run / 2**30:.2f} GB for {costliest.learner} on {log.n_rows:,} rows, "
+            f"{log.n_users:,} users and {log.n_streamers:,} streamers")
+    free = f"{available / 2**30:.1f} GB are available"
+    if jobs == 1:
+        warnings.warn(f"this run may need about {each}, but {free}", stacklevel=2)
+        return
+    raise ReplayError(f"this sweep needs about {jobs * per_run / 2**30:.1f} GB ({jobs} runs at "
+                      f"once, each {each}) but {free}: run it with --jobs "
+                      f"{max(1, available // per_run)}")
+
+
 def _costliest_first(pending: dict[str, RunSpec]) -> dict[str, RunSpec]:
     """The runs in the order to start them: by their learners' ``relative_cost``, costliest
     first (longest processing time first: the processes then finish together), ties in the
@@ -312,8 +377,10 @@ def execute(specs: Sequence[RunSpec], *, engine: str = "local", jobs: int = 1,
     progress -- one bar for the sweep (runs done / total, ETA): True, False, or None (only
                 on a terminal)
     retries  -- Ray only: how often a run whose worker was lost is retried
-    checkpoints -- each unfinished run checkpoints into its own folder and, when the sweep
-                runs again, resumes from it (on Ray the folder must be shared by the nodes)
+    checkpoints -- each unfinished run checkpoints into its own folder and resumes from it
+                when the sweep runs again or, on Ray, when a run lost with its node is
+                retried; a relative folder is taken from this process's working folder. On
+                Ray every node must see the folder at that path, or a retried run starts over
 
     Equal specs run once. Each result's ``extra`` records the ``engine`` and ``machine`` it
     ran on; its ``seconds`` and ``peak_rss_mb`` are those of the run.
@@ -326,6 +393,8 @@ def execute(specs: Sequence[RunSpec], *, engine: str = "local", jobs: int = 1,
     records = [spec_record(spec, digests[spec.data_path]) for spec in specs]
     keys = [spec_key(record) for record in records]
     runs = RunStore(store) if store is not None else None
+    if checkpoints is not None:  # where the runs write, not under each worker's own folder
+        checkpoints = dataclasses.replace(checkpoints, folder=checkpoints.folder.absolute())
     results: dict[str, Result] = {}
     for key in dict.fromkeys(keys):
         stored = runs.load(key) if runs else None
@@ -344,6 +413,8 @@ def execute(specs: Sequence[RunSpec], *, engine: str = "local", jobs: int = 1,
         if _log_key(spec) not in logs:
             log = logs[_log_key(spec)] = load_data(spec)
             log.live, log.spans  # built once here, not in every run
+    if ray is None:
+        check_memory(pending, logs, min(jobs, len(pending)))
     record_of = dict(zip(keys, records))
     with tqdm(total=len(record_of), initial=len(results), desc="runs", unit="run",
               disable=None if progress is None else not progress, smoothing=0) as bar:

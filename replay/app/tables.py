@@ -1,6 +1,7 @@
 """The outputs of a sweep, written one way for ``compare`` and ``tune``: a markdown table
 (``results.md``), one CSV row per record (``results.csv``) and everything in JSON
-(``results.json``).
+(``results.json``); and the generated blocks of the README and the docs pages, which the
+benchmark scripts rewrite (:func:`update_blocks`).
 
 >>> print(markdown_table(["learner", "hr@1"], [["pop", "0.0415"], ["repeat", "0.1549"]]), end="")
 | learner | hr@1 |
@@ -12,6 +13,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import platform
+import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -54,3 +59,43 @@ def write_results(out: Path, table: str, rows: Sequence[Mapping[str, Any]],
     with staged_file(paths[2]) as staged:
         staged.write_text(json.dumps(record, indent=2) + "\n")
     return paths
+
+
+def provenance(command: str, seconds: float) -> str:
+    """How a measurement was made, for a generated page: the command, livereplay's version,
+    the machine and the date."""
+    from .. import __version__
+
+    return (f"Measured by `{command}` with livereplay {__version__} on {platform.machine()} "
+            f"({os.cpu_count()} cores, {platform.system()}) on {date.today().isoformat()}, in "
+            f"{seconds:,.0f} s")
+
+
+def block_pattern(kind: str) -> re.Pattern:
+    """The generated blocks of a kind in a page: ``<!-- KIND: NAME -->`` ... ``<!-- end
+    KIND -->`` (groups: the opening line, ``name``, ``body``, the closing marker)."""
+    return re.compile(rf"(<!-- {kind}: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end {kind} -->)",
+                      re.DOTALL)
+
+
+def used_blocks(pages: Sequence[Path], kind: str) -> dict[Path, list[str]]:
+    """Page -> the names of the blocks of ``kind`` it holds, for the pages that hold any."""
+    pattern = block_pattern(kind)
+    return {page: names for page in pages
+            if (names := [m["name"] for m in pattern.finditer(page.read_text())])}
+
+
+def update_blocks(pages: Sequence[Path], fresh: Mapping[str, str], kind: str, *,
+                  write: bool) -> list[Path]:
+    """The pages whose blocks of ``kind`` differ from ``fresh`` (name -> text), rewritten if
+    ``write``; a block ``fresh`` does not name is left as it is."""
+    stale = []
+    for page in pages:
+        text = page.read_text()
+        updated = block_pattern(kind).sub(
+            lambda m: m[1] + fresh[m["name"]] + m[4] if m["name"] in fresh else m[0], text)
+        if updated != text:
+            stale.append(page)
+            if write:
+                page.write_text(updated)
+    return stale
