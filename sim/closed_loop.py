@@ -41,28 +41,50 @@ from livereplay.intervals import t_interval
 from livereplay.ranking import scores_in_chunks, top_k
 from livereplay.reveal import Revealer
 
-from .feedback import Exposure, Feedback, feedback
+from .explore import Exploration
+from .feedback import Exposure, Feedback, SlateRecords, feedback
 from .presets import SimParams
-from .world import SimulatedLog, simulate
+from .world import Platform, SimulatedLog, simulate
+
+#: The spawn key, under the run's seed, of the exploration policy's generator (the platform
+#: draws on keys 0-5), and after it that of the prefixes drawn for position propensities.
+EXPLORATION_STREAM = 6
 
 class LearnerSlate:
     """Shows the ``k`` live streamers a learner scores highest (nothing without a learner),
     feeds it each step, and records what was shown and taken (:class:`Exposure`).
 
     Users are scored in blocks of at most ``score_budget`` scores, as in replay; ties at the
-    k-th score are broken by a generator seeded with ``seed``.
+    k-th score are broken by a generator seeded with ``seed``. With ``exploration`` the slate
+    is drawn from that policy on the learner's scores instead (:mod:`livereplay.sim.explore`),
+    by a generator of its own spawned from ``seed`` (:data:`EXPLORATION_STREAM`); with
+    ``records`` every slate is kept with its propensities (greedy when no exploration is
+    given) and the simulator's choice probabilities (:class:`SlateRecords`).
     """
 
     def __init__(self, learner: Learner | None, k: int, exposure: Exposure, *, seed: int = 0,
-                 score_budget: int = 1 << 22) -> None:
+                 score_budget: int = 1 << 22, exploration: Exploration | None = None,
+                 records: SlateRecords | None = None) -> None:
         self.learner = learner
         self.k = k
         self.exposure = exposure
         self.score_budget = score_budget
         self.revealer = Revealer()
         self.rng = np.random.default_rng(seed)
+        self.records = records
+        self.exploration = exploration if exploration is not None or records is None else (
+            Exploration())
+        # the policy's draws, and the prefixes drawn for its position propensities, each a
+        # stream of their own: recording changes no slate
+        self.explore_rng, self.marginal_rng = (
+            np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream,)))
+            for stream in (EXPLORATION_STREAM, EXPLORATION_STREAM + 1))
+        self.platform: Platform | None = None
         if learner is not None:
             learner.reset()
+
+    def attach(self, platform: Platform) -> None:
+        self.platform = platform
 
     def recommend(self, users: np.ndarray, live: np.ndarray, t: int) -> np.ndarray:
         """An (len(users), k) array of streamers of ``live`` to show each user at step ``t``
@@ -70,22 +92,43 @@ class LearnerSlate:
         candidates = np.sort(live)
         if self.learner is None:
             shown = np.empty((len(users), 0), np.int64)
-        else:
-            distinct_users, user_row = distinct(users, inverse=True)
-            shown = np.empty((len(distinct_users), min(self.k, len(candidates))), np.int64)
-            for lo, hi, scores in scores_in_chunks(self.learner, distinct_users, candidates, t,
-                                                   self.score_budget):
+            self.exposure.record_slates(t, candidates, shown)
+            return shown
+        distinct_users, user_row = distinct(users, inverse=True)
+        width = min(self.k, len(candidates))
+        shown = np.empty((len(distinct_users), width), np.int64)
+        propensity = np.ones(len(distinct_users))
+        by_place = np.ones((len(distinct_users), width))
+        for lo, hi, scores in scores_in_chunks(self.learner, distinct_users, candidates, t,
+                                               self.score_budget):
+            if self.exploration is None:
                 shown[lo:hi] = candidates[top_k(scores, self.k, self.rng, hi - lo)]
-            shown = shown[user_row]
+                continue
+            block = np.broadcast_to(np.asarray(scores, np.float64), (hi - lo, len(candidates)))
+            columns = self.exploration.sample(block, self.k, self.explore_rng)
+            shown[lo:hi] = candidates[columns]
+            if self.records is not None:
+                propensity[lo:hi] = self.exploration.slate_probability(block, columns)
+                by_place[lo:hi] = self.exploration.position_probability(block, columns,
+                                                                        self.marginal_rng)
+        shown = shown[user_row]
         self.exposure.record_slates(t, candidates, shown)
+        if self.records is not None:
+            self.records.add_slates(t, users, candidates, shown, propensity[user_row],
+                                    by_place[user_row])
         return shown
 
     def chosen(self, t: int, users: np.ndarray, channels: np.ndarray) -> None:
         self.exposure.record_choices(t, channels)
+        if self.records is not None:
+            assert self.platform is not None
+            self.records.add_choices(t, channels, self.platform.choice_probabilities)
 
     def observe(self, t: int, users: np.ndarray, streamers: np.ndarray, stops: np.ndarray) -> None:
         if self.learner is not None:
             self.learner.observe(self.revealer.reveal(t, users, streamers, stops))
+        if self.records is not None:
+            self.records.add_rows(t, users, streamers, stops)
 
 
 @dataclass(frozen=True)
@@ -102,13 +145,17 @@ class ClosedLoopReport:
 
 
 def run_closed_loop(params: SimParams, learner: Learner | None, seed: int = 0, *,
-                    name: str | None = None,
-                    progress: bool = False) -> tuple[ClosedLoopReport, SimulatedLog]:
+                    name: str | None = None, progress: bool = False,
+                    exploration: Exploration | None = None,
+                    records: SlateRecords | None = None) -> tuple[ClosedLoopReport, SimulatedLog]:
     """Simulate with ``learner``'s slates shown to arriving users (None: no recommendations);
-    ``seed`` seeds the world and the slates' tie-breaking, ``name`` labels the report."""
+    ``seed`` seeds the world and the slates' tie-breaking, ``name`` labels the report;
+    ``exploration`` draws the slates from a stochastic policy on the learner's scores, and
+    ``records`` keeps every shown slate (:class:`LearnerSlate`)."""
     began = time.perf_counter()
     exposure = Exposure(params.n_streamers, params.n_steps)
-    slate = LearnerSlate(learner, params.slate_size, exposure, seed=seed)
+    slate = LearnerSlate(learner, params.slate_size, exposure, seed=seed,
+                         exploration=exploration, records=records)
     simulated = simulate(params, seed, progress=progress, slate=slate)
     report = ClosedLoopReport(
         policy=name or ("none" if learner is None else type(learner).__name__), seed=seed,

@@ -30,12 +30,18 @@ array([2., 1.])
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from livereplay.arrays import distinct, pair_keys, positions
 from livereplay.data import STEPS_PER_DAY
+from livereplay.ope import CHOICE_SCHEMA, CHOICES, LOG, RECORD_SCHEMA, RECORDS, RUN
 
 from .world import SimulatedLog
 
@@ -195,3 +201,108 @@ def feedback(simulated: SimulatedLog, exposure: Exposure) -> Feedback:
                    "watch_gini": float(gini(totals[1])[0]),
                    "diversity": daily["distinct"].sum() / daily["active"].sum()}
     return Feedback({m: float(overall[m]) for m in METRICS}, {m: per_day[m] for m in METRICS})
+
+
+class SlateRecords:
+    """Every slate a run showed, one record each, as it goes (``--feedback``): the complement
+    of :class:`Exposure`, which keeps daily totals only. A record holds the step, the user,
+    the live streamers, the slate, its propensity and position propensities
+    (:mod:`livereplay.sim.explore`), the streamer taken (-1 if none), the steps of the viewing
+    that followed, and -- apart, for validation -- the simulator's exact probability of each
+    choice given the slate.
+
+    ``probe`` (optional): for record i, an (M, width) array of other slates (streamer ids)
+    evaluated at the record's moment by the same choice model, without showing them: the
+    probability that each would have been accepted, there and then, is kept in
+    ``probe_acceptance`` (one (n, M) block per step: what a target policy's slates would
+    have been accepted with).
+    """
+
+    def __init__(self, probe: list[np.ndarray] | None = None) -> None:
+        self.parts: list[dict[str, Any]] = []
+        self.probe = probe
+        self.probe_acceptance: list[np.ndarray] = []
+        self.n_records = 0
+
+    def add_slates(self, t: int, users: np.ndarray, live: np.ndarray, slates: np.ndarray,
+                   propensity: np.ndarray, position_propensity: np.ndarray) -> None:
+        """The slates shown at step ``t`` (one row per user, streamer ids) and their
+        propensities."""
+        self.parts.append({"step": np.full(len(users), t, np.int32), "user": users,
+                           "live": live, "slate": slates, "propensity": propensity,
+                           "position_propensity": position_propensity,
+                           "taken": np.full(len(users), -1, np.int64),
+                           "watch": np.zeros(len(users), np.int64)})
+
+    def add_choices(self, t: int, taken: np.ndarray,
+                    choice_probabilities: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> None:
+        """What the users shown the last slates did (the streamer taken, -1 if none), and the
+        choice model's probabilities of every choice, ``choice_probabilities(users,
+        slates)``, for those slates and the probe's."""
+        part = self.parts[-1]
+        part["taken"] = np.asarray(taken, np.int64)
+        part["probabilities"] = choice_probabilities(part["user"], part["slate"])
+        first, self.n_records = self.n_records, self.n_records + len(taken)
+        if self.probe is not None:
+            probe = self.probe[first:self.n_records]
+            n_draws = probe[0].shape[0] if probe else 0
+            slates = np.concatenate([np.empty((0, part["slate"].shape[1]), np.int64)]
+                                    + [p[:, :part["slate"].shape[1]] for p in probe])
+            ignored = choice_probabilities(np.repeat(part["user"], n_draws), slates)[:, 0]
+            self.probe_acceptance.append(1 - ignored.reshape(len(taken), n_draws))
+
+    def add_rows(self, t: int, users: np.ndarray, streamers: np.ndarray,
+                 stops: np.ndarray) -> None:
+        """The rows that started at step ``t``: the viewing of each taken streamer gives the
+        record its watch time."""
+        if not self.parts or self.parts[-1]["step"][:1].tolist() != [t]:
+            return
+        part = self.parts[-1]
+        keys = pair_keys(users, streamers)
+        order = np.argsort(keys, kind="stable")
+        taken = part["taken"] >= 0
+        row = positions(keys[order], pair_keys(part["user"][taken], part["taken"][taken]))
+        found = row >= 0
+        part["watch"][np.flatnonzero(taken)[found]] = (
+            np.asarray(stops, np.int64)[order[row[found]]] - t)
+
+    def tables(self) -> tuple[pa.Table, pa.Table]:
+        """The records (``livereplay.ope.RECORD_SCHEMA``) and the choice probabilities
+        (``CHOICE_SCHEMA``), in the order shown."""
+        def lists(key: str, kind: pa.DataType) -> pa.Array:
+            """A list column from each part's (n, width) block (the live streamers: one row
+            repeated for every user of the part)."""
+            blocks = [np.broadcast_to(part[key], (len(part["user"]), np.shape(part[key])[-1]))
+                      for part in self.parts]
+            lengths = np.concatenate([np.zeros(1, np.int64)]
+                                     + [np.full(len(b), b.shape[1]) for b in blocks])
+            values = np.concatenate([np.empty(0)] + [b.ravel() for b in blocks])
+            return pa.ListArray.from_arrays(pa.array(np.cumsum(lengths).astype(np.int32)),
+                                            pa.array(values.astype(kind.to_pandas_dtype())))
+
+        def column(key: str) -> np.ndarray:
+            return np.concatenate([np.empty(0)] + [part[key] for part in self.parts])
+
+        step, user = column("step"), column("user")
+        records = pa.table({
+            "step": step, "user": user, "live": lists("live", pa.int32()),
+            "slate": lists("slate", pa.int32()), "propensity": column("propensity"),
+            "position_propensity": lists("position_propensity", pa.float64()),
+            "taken": column("taken"), "watch": column("watch")}).cast(RECORD_SCHEMA)
+        choices = pa.table({"step": step, "user": user,
+                            "probabilities": lists("probabilities", pa.float64())}
+                           ).cast(CHOICE_SCHEMA)
+        return records, choices
+
+
+def write_feedback(folder: str | Path, simulated: SimulatedLog, records: SlateRecords,
+                   run: dict[str, Any]) -> None:
+    """Write a feedback folder: the records, the choice probabilities (apart: estimators never
+    read them), the log of the run and ``run`` (what was run) as JSON. Same run, same bytes."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    record_table, choice_table = records.tables()
+    pq.write_table(record_table, folder / RECORDS)
+    pq.write_table(choice_table, folder / CHOICES)
+    simulated.write_csv(folder / LOG)
+    (folder / RUN).write_text(json.dumps(run, indent=2, sort_keys=True) + "\n")

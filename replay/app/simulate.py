@@ -77,6 +77,14 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="FILE",
                         help="closed loop: write every metric (per seed, per day, with "
                              "intervals) here")
+    parser.add_argument("--feedback", metavar="DIR",
+                        help="closed loop, one policy and one seed: write every shown slate "
+                             "with its propensities, what was taken and watched, and the log, "
+                             "into DIR (docs/ope.md), for `livereplay ope`")
+    parser.add_argument("--explore", metavar="POLICY",
+                        help="with --feedback: draw the slates from epsilon:E (each place a "
+                             "uniform live streamer with chance E, else the learner's best) or "
+                             "softmax:TAU (Plackett-Luce on score/TAU); default greedy")
     parser.add_argument("--list-params", action="store_true",
                         help="print the preset's parameters (after --set and --scale) "
                              "and exit")
@@ -97,8 +105,10 @@ def run_simulate(args: argparse.Namespace) -> int:
     if not args.policy and not args.out:
         raise ReplayError("give --out FILE to write the simulated log (or --policy to run "
                           "a learner in closed loop)")
-    if not args.policy and (args.seeds != 1 or args.plots or args.json):
-        raise ReplayError("--seeds, --plots and --json are for the closed loop: give --policy")
+    if not args.policy and (args.seeds != 1 or args.plots or args.json or args.feedback
+                            or args.explore):
+        raise ReplayError("--seeds, --plots, --json, --feedback and --explore are for the "
+                          "closed loop: give --policy")
     progress = not args.quiet and sys.stderr.isatty()
     began = time.perf_counter()
     if args.policy:
@@ -130,7 +140,13 @@ def run_policies_from_arguments(args: argparse.Namespace, params: SimParams,
         make_learner(policy, seed=args.seed)  # an unknown learner fails before any run
     seeds = list(range(args.seed, args.seed + args.seeds))
     written = None
-    if args.out:
+    if args.feedback:
+        from .ope import log_feedback
+
+        report = log_feedback(params, args.policy[0], args.feedback, seed=args.seed,
+                              explore=args.explore, progress=progress)[1]
+        summaries = [PolicySummary(args.policy[0], [report])]
+    elif args.out:
         policy = args.policy[0]
         learner = None if policy == "none" else make_learner(policy, seed=args.seed)
         report, simulated = run_closed_loop(params, learner, args.seed, name=policy,
@@ -163,6 +179,16 @@ def check_closed_loop_arguments(args: argparse.Namespace) -> None:
         raise ReplayError(f"--seeds must be a positive integer, not {args.seeds}")
     if args.jobs < 1:
         raise ReplayError(f"--jobs must be a positive integer, not {args.jobs}")
+    if args.feedback and (len(args.policy) > 1 or args.seeds > 1 or args.out
+                          or args.policy == ["none"]):
+        raise ReplayError("--feedback records a single run of a learner, its log included: "
+                          "give one --policy other than none, one seed and no --out")
+    if args.explore and not args.feedback:
+        raise ReplayError("--explore draws the slates of a --feedback run: give --feedback DIR")
+    if args.explore:
+        from livereplay.sim.explore import parse_exploration
+
+        parse_exploration(args.explore)  # a bad policy fails before any run
     if args.out and (len(args.policy) > 1 or args.seeds > 1):
         raise ReplayError("--out takes the log of a single run: give one --policy and one seed")
     for option, path in (("--json", args.json), ("--plots", args.plots)):
