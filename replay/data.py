@@ -194,7 +194,7 @@ class Log:
 
     def with_schedule(self, path: str | Path) -> "Log":
         """This log with the schedule of the file ``path`` (:mod:`livereplay.schedule`)."""
-        return replace(self, schedule=read_schedule(path, self.streamer_names))
+        return replace(self, schedule=read_schedule(path, self.streamer_names, self.n_steps))
 
     def frame(self) -> pd.DataFrame:
         """The rows as a DataFrame of dense ids (user, stream, streamer, start, stop)."""

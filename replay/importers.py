@@ -9,8 +9,9 @@ step the user watched in, however briefly). The broadcast (``stream``) is a colu
 file where it has one; otherwise a streamer's events that overlap or touch in time form one
 broadcast, named ``STREAMER:K`` (its K-th). A schedule file (the platform's record of when
 each broadcast was on air) becomes the log's schedule (:mod:`livereplay.schedule`) in the
-same steps: from the step its broadcast begins in to the first step after it ends; a
-broadcast that ended before step 0 is left out, one that began before it starts at 0.
+same steps: from the step its broadcast begins in to the first step after it ends, within
+the log's steps (a broadcast on air only before step 0 or after the last row is left out;
+one that began before step 0 starts at 0, one that ends after the last row stops there).
 
 KuaiLive (Kuaishou, 2025) is the generic import with its own column names
 (:data:`KUAILIVE`): ``click.csv`` is the watch log (``timestamp`` plus ``watch_live_time``,
@@ -115,7 +116,7 @@ class ImportReport:
     time_unit: str
     step_minutes: int
     broadcasts: int | None = None
-    broadcasts_before_origin: int = 0
+    broadcasts_outside: int = 0
     not_in_schedule: int = 0
     other_streamer: int = 0
     seconds: float = 0.0
@@ -130,8 +131,9 @@ class ImportReport:
                  f"{self.rows / max(self.seconds, 1e-9):,.0f} rows/s"]
         if self.broadcasts is not None:
             lines.append(f"schedule: {self.broadcasts:,} broadcasts"
-                         + (f" ({self.broadcasts_before_origin:,} ended before step 0, left "
-                            "out)" if self.broadcasts_before_origin else ""))
+                         + (f" ({self.broadcasts_outside:,} on air only before step 0 or "
+                            "after the last row, left out)" if self.broadcasts_outside
+                            else ""))
         if self.not_in_schedule:
             lines.append(f"{self.not_in_schedule:,} rows watch a broadcast the schedule does "
                          "not list (kept)")
@@ -285,8 +287,8 @@ def _import_schedule(path: Path, columns: ScheduleColumns, event_columns: EventC
     item = pa.concat_arrays(parts["item"])
     begin, end = np.concatenate(parts["start"]), np.concatenate(parts["stop"])
     start = np.maximum((begin - origin) // step_length, 0)
-    stop = np.maximum(np.maximum(start + 1, -((origin - end) // step_length)), 0)
-    kept = end > origin
+    stop = np.minimum(np.maximum(start + 1, -((origin - end) // step_length)), report.steps)
+    kept = (end > origin) & (start < report.steps)  # on air during the log's steps
     if columns.broadcast:
         broadcast = pa.concat_arrays(parts["broadcast"])
         _check_unique(path, broadcast, columns.broadcast)
@@ -299,7 +301,7 @@ def _import_schedule(path: Path, columns: ScheduleColumns, event_columns: EventC
     else:
         broadcast = _derived_broadcasts(item, start, stop)
     report.broadcasts = int(kept.sum())
-    report.broadcasts_before_origin = len(kept) - report.broadcasts
+    report.broadcasts_outside = len(kept) - report.broadcasts
     mask = pa.array(kept)
     write_schedule(schedule_path(out), streamer=item.filter(mask),
                    stream=broadcast.filter(mask), start=start[kept], stop=stop[kept])

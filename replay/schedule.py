@@ -8,9 +8,11 @@ header; the importers (:mod:`livereplay.importers`) and the simulator write it, 
 availability ``schedule``: the streamers on air at t, leak-free (no viewer's row is read)
 and complete (a broadcast nobody watches is on air all the same).
 
-Streamers the schedule names and no row of the log watches get the ids after the log's own,
-in order of their first broadcast's start (ties: file order), so the rows' ids are those of
-the log read without its schedule; ``extra_names`` holds their names.
+A log's schedule covers the log's steps 0 .. T-1 (nothing is ranked after them): broadcasts
+that begin at T or later are left out and the others' stops are clipped to T. Streamers the
+schedule names and no row of the log watches get the ids after the log's own, in order of
+their first broadcast's start (ties: file order), so the rows' ids are those of the log read
+without its schedule; ``extra_names`` holds their names.
 
 >>> schedule = Schedule.build(streamer=np.array([0, 2, 0]), start=np.array([0, 1, 3]),
 ...                           stop=np.array([2, 3, 4]), extra_names=pa.array(["z"]))
@@ -83,11 +85,14 @@ class Schedule:
 
     @staticmethod
     def named(names: pa.Array | np.ndarray, start: np.ndarray, stop: np.ndarray,
-              streamer_names: pa.Array) -> "Schedule":
-        """The schedule of broadcasts whose streamers are ``names`` (the source's ids), given
-        the ids of ``streamer_names`` (the log's, by id) and, for the others, the ids after
-        them (by first broadcast)."""
-        return _named(pa.array(names), np.asarray(start), np.asarray(stop), streamer_names)
+              streamer_names: pa.Array, n_steps: int) -> "Schedule":
+        """The schedule over steps 0 .. ``n_steps``-1 of broadcasts whose streamers are
+        ``names`` (the source's ids), given the ids of ``streamer_names`` (the log's, by id)
+        and, for the others, the ids after them (by first broadcast)."""
+        start, stop = np.asarray(start), np.asarray(stop)
+        within = start < n_steps
+        return _named(pa.array(names).filter(pa.array(within)), start[within],
+                      np.minimum(stop[within], n_steps), streamer_names)
 
     def until(self, step: int) -> "Schedule":
         """The schedule as known at ``step``: broadcasts begun before it, their stops clipped
@@ -98,9 +103,9 @@ class Schedule:
                               extra_names=self.extra_names)
 
 
-def read_schedule(path: str | Path, streamer_names: pa.Array) -> Schedule:
-    """The schedule in ``path``, its streamers given the ids of ``streamer_names`` (the log's,
-    by id) and, for the others, the ids after them; one-line errors name the line."""
+def read_schedule(path: str | Path, streamer_names: pa.Array, n_steps: int) -> Schedule:
+    """The schedule in ``path`` over the steps 0 .. ``n_steps``-1 of a log whose streamers
+    are ``streamer_names`` (:meth:`Schedule.named`); one-line errors name the line."""
     path = Path(path)
     parts: dict[str, list] = {name: [] for name in COLUMNS}
     for block in read_columns(path, ids=["streamer", "stream"], integers=["start", "stop"]):
@@ -116,7 +121,7 @@ def read_schedule(path: str | Path, streamer_names: pa.Array) -> Schedule:
     if not parts["start"] or not sum(map(len, parts["start"])):
         raise LogFormatError(f"{path}: no broadcasts")
     return Schedule.named(pa.concat_arrays(parts["streamer"]), np.concatenate(parts["start"]),
-                          np.concatenate(parts["stop"]), streamer_names)
+                          np.concatenate(parts["stop"]), streamer_names, n_steps)
 
 
 def _named(names: pa.Array, start: np.ndarray, stop: np.ndarray,

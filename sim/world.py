@@ -189,7 +189,7 @@ class SimulatedLog:
                                source=f"<simulated seed={self.seed}>")
         return replace(log, schedule=Schedule.named(
             self.schedule.streamer, self.schedule.start, self.schedule.stop,
-            log.streamer_names))
+            log.streamer_names, log.n_steps))
 
     def table(self) -> pa.Table:
         return pa.table({name: getattr(self, name) for name in COLUMNS})
