@@ -11,7 +11,6 @@ import pytest
 
 from livereplay.contract import SparseScores
 from livereplay.errors import ReplayError
-from livereplay.learners.registry import make_learner
 from livereplay.ranking import top_k
 from livereplay.app.simulate import add_simulate_arguments, run_simulate
 from livereplay.app.closed_loop import run_policies

@@ -286,7 +286,7 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
         sub.add_argument("--out", required=True, metavar="LOG",
                          help="the log file to write (user,stream,streamer,start,stop); its "
                               "schedule goes beside it as LOG's NAME.schedule.csv")
-        sub.add_argument("--step-minutes", type=int, default=10, metavar="N",
+        sub.add_argument("--step-minutes", type=integer_at_least(1), default=10, metavar="N",
                          help="the length of a step (default: 10, as the Twitch logs)")
         sub.add_argument("--origin", type=int, default=None, metavar="TIME",
                          help="the time of step 0, in the files' unit (default: midnight UTC "
@@ -483,9 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
     ope.add_argument("--switch-threshold", type=float, default=10.0, metavar="W",
                      help="switch-dr keeps the correction of places whose weight is at most "
                           "W (default: 10)")
-    ope.add_argument("--seed", type=int, default=0,
+    ope.add_argument("--seed", type=integer_at_least(0), default=0,
                      help="seed of the learner, of its drawn slates and of the bootstrap")
-    ope.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+    ope.add_argument("--bootstrap", type=integer_at_least(1), default=1000, metavar="N",
                      help="resamples of users behind each interval (default: 1000)")
     ope.add_argument("--json", metavar="OUT", help="write every estimate here")
     ope.add_argument("--quiet", action="store_true", help="print nothing")

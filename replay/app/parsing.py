@@ -66,23 +66,22 @@ def integer_at_least(minimum: int) -> Callable[[str], int]:
     return read
 
 
-def fraction(text: str) -> float:
-    """An argparse ``type``: a number in (0, 1]."""
+def _number(text: str, accepted: Callable[[float], bool], expected: str) -> float:
+    """``text`` as a float where ``accepted``, else the argparse error naming ``expected``."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], not {text!r}")
+    if not accepted(value):
+        raise argparse.ArgumentTypeError(f"must be {expected}, not {text!r}")
     return value
+
+
+def fraction(text: str) -> float:
+    """An argparse ``type``: a number in (0, 1]."""
+    return _number(text, lambda value: 0 < value <= 1, "in (0, 1]")
 
 
 def positive_number(text: str) -> float:
     """An argparse ``type``: a number above 0 (``inf`` included)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, not {text!r}")
-    return value
+    return _number(text, lambda value: value > 0, "a number > 0")
