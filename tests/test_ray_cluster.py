@@ -242,6 +242,9 @@ def test_a_worker_node_killed_mid_sweep_loses_no_run(workers, pop, tmp_path):
     assert lost, "no run was under way on the killed node"
     for trace in lost:  # finished on the other node, from the start (no checkpoints)
         assert [t for node, t in ranked(trace) if node != victim] == steps
+    hr10 = ", ".join(f"{result.metrics()['all']['hr@10']:.6f}" for result in results)
+    print(f"{len(specs)} runs, {len(lost)} retried after their node was killed; hr@10 "
+          f"{hr10} (pop: {pop.metrics()['all']['hr@10']:.6f})")  # shown with pytest -s
 
 
 def test_a_run_whose_node_is_lost_resumes_from_its_checkpoint_on_another(
