@@ -214,9 +214,12 @@ def column_rows(data: bytes, ids: Sequence[str], integers: Sequence[str]) -> lis
             raise Refusal(None, f"no column {name!r}")
     body = data[header.end():].decode("utf-8", "surrogateescape")  # a bad byte: a surrogate
     table = [fields or [""] * len(names) for _, fields in records(body)]
-    if any(len(fields) != len(names) for fields in table) or any(
-            re.search("[\udc80-\udcff]", fields[names.index(name)])
-            for fields in table for name in wanted):
+    if any(len(fields) != len(names) for fields in table):
+        raise Refusal(None, "after line 1: malformed CSV")
+    # a field's bytes are decoded once its quotes are gone, as Arrow does: a quote between
+    # the bytes of one character leaves the field valid UTF-8
+    table = [[_field_text(field) for field in fields] for fields in table]
+    if any(fields[names.index(name)] is None for fields in table for name in wanted):
         raise Refusal(None, "after line 1: malformed CSV")
     rows = [{name: fields[names.index(name)] for name in wanted} for fields in table]
     for name in integers:
@@ -227,6 +230,15 @@ def column_rows(data: bytes, ids: Sequence[str], integers: Sequence[str]) -> lis
     for name in ids:
         refuse_first(rows, lambda row: not row[name].strip(), lambda row: f"empty {name}")
     return [{**row, **{name: int(row[name]) for name in integers}} for row in rows]
+
+
+def _field_text(field: str) -> str | None:
+    """A parsed field (bad bytes as surrogates) as text, or None where its bytes are not
+    UTF-8."""
+    try:
+        return field.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        return None
 
 
 def refuse_first(rows: list[dict], bad: Callable[[dict], bool],

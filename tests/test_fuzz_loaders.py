@@ -25,6 +25,8 @@ FOUND = [
 
 #: files with a header that each found a fault of an importer (or of the schedule's reader)
 FOUND_WITH_HEADER = [
+    # a quote between the bytes of one character: the field's bytes are UTF-8 once unquoted
+    ("import_events", b'item,"x y",duration,user, start \r"a","b",0,"\xf4\x8d\xbc"\xa8,",1699920000\r'),
     # Arrow's error for a row of 5 fields, or a byte not UTF-8, raised as it opens the file
     ("import_events", b"user,item,start,duration\na,x,0,5\nb,x,0,5,7\n"),
     ("import_events", b"user,item,start,duration,z\na,\xffx,0,5,1\n"),
