@@ -42,6 +42,11 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-bad-rows", action="store_true",
                         help="skip malformed rows and report how many, by reason "
                              "(default: stop at the first one)")
+    add_cache_arguments(parser)
+
+
+def add_cache_arguments(parser: argparse.ArgumentParser) -> None:
+    """--cache-dir, --no-cache."""
     parser.add_argument("--cache-dir", default=None, metavar="DIR",
                         help="cache folder for parsed logs (default: $LIVEREPLAY_CACHE or "
                              "~/.cache/livereplay)")
@@ -511,9 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check.add_argument("--dataset", required=True, choices=list(PUBLISHED),
                        help="the dataset the file should be")
-    check.add_argument("--cache-dir", default=None, metavar="DIR",
-                       help="cache folder for parsed logs")
-    check.add_argument("--no-cache", action="store_true", help="always parse the CSV")
+    add_cache_arguments(check)
     check.set_defaults(handler=cmd_data_check, skip_bad_rows=False)
     return parser
 
