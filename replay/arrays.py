@@ -1,6 +1,9 @@
 """Small vectorised array helpers shared by the engine and the learners."""
 from __future__ import annotations
 
+import mmap
+from typing import Iterator
+
 import numpy as np
 
 
@@ -84,3 +87,30 @@ def positions(candidates: np.ndarray, items: np.ndarray) -> np.ndarray:
         return np.full(len(items), -1, np.int64)
     pos = np.minimum(np.searchsorted(candidates, items), len(candidates) - 1)
     return np.where(candidates[pos] == items, pos, -1)
+
+
+#: Elements read at a time by scans that go a part at a time (:func:`parts`).
+PART = 1 << 20
+
+
+def parts(array: np.ndarray, size: int = PART) -> Iterator[np.ndarray]:
+    """Consecutive parts of a 1-d array, each read by :func:`read_part`."""
+    for lo in range(0, len(array), size):
+        yield read_part(array, lo, lo + size)
+
+
+def read_part(array: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """A copy of ``array[lo:hi]`` (1-d). When ``array`` maps a file (the spilled outcomes of
+    :mod:`livereplay.outcomes`), the part's pages are then dropped from this process: they
+    stay in the system's file cache, so a scan of a file-backed array block by block holds
+    one block in resident memory, not the whole file.
+
+    >>> read_part(np.arange(10), 2, 5)
+    array([2, 3, 4])
+    """
+    part = np.array(array[lo:hi])
+    mapped = getattr(getattr(array, "base", None), "obj", None)
+    if isinstance(mapped, mmap.mmap) and hi > lo and hasattr(mmap, "MADV_DONTNEED"):
+        first = lo * array.itemsize // mmap.PAGESIZE * mmap.PAGESIZE
+        mapped.madvise(mmap.MADV_DONTNEED, first, hi * array.itemsize - first)
+    return part

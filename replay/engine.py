@@ -35,7 +35,8 @@ from .checkpoint import Checkpointer, Interrupted
 from .contract import History, Learner
 from .data import Log
 from .errors import ReplayError
-from .protocols import Ending, Moment, Outcome, Plan, Protocol, make_protocol
+from .outcomes import Outcomes
+from .protocols import Ending, Moment, Plan, Protocol, make_protocol
 from .ranking import SCORE_BUDGET
 from .results import Result
 from .reveal import Revealer
@@ -130,7 +131,7 @@ def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
     began = time.perf_counter()
     saved = checkpoint.load() if checkpoint is not None and checkpoint.resume else None
     if saved is None:
-        timeline, outcomes, earlier = Timeline(plan.log, learner), [], 0.0
+        timeline, outcomes, earlier = Timeline(plan.log, learner), Outcomes(), 0.0
     else:  # the learner goes on from its checkpointed state, not from the one given
         timeline, outcomes, earlier = saved["timeline"], saved["outcomes"], saved["seconds"]
         timeline.log, learner = plan.log, saved["timeline"].learner
@@ -145,10 +146,10 @@ def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
                                                   evaluated=evaluated,
                                                   score_budget=score_budget)))
 
-    if all(o is None for o in outcomes):
+    outcome = outcomes.joined()
+    if outcome is None:
         raise ReplayError(f"window [{plan.a}, {plan.b}) holds no {evaluator.name} events "
                           "to evaluate")
-    outcome = _joined(outcomes)
     return Result(
         learner=learner_name or type(learner).__name__, protocol=evaluator.name,
         availability=evaluator.availability, window=(plan.a, plan.b),
@@ -159,20 +160,8 @@ def replay(log: Log, learner: Learner, *, protocol: str | Protocol = "starts",
         extra={"period": evaluator.period} if evaluator.period else {})
 
 
-def _joined(outcomes: list[Outcome | None]) -> Outcome:
-    """The steps' outcomes as one, emptying ``outcomes``: each field is joined and its
-    parts released before the next, so the events are held about once, not twice."""
-    fields = [list(parts) for parts in zip(*(o for o in outcomes if o is not None))]
-    outcomes.clear()
-    joined = []
-    for parts in fields:
-        joined.append(np.concatenate(parts))
-        parts.clear()
-    return Outcome(*joined)
-
-
 def _run_steps(timeline: Timeline, plan: Plan, evaluator: Protocol, index: LiveIndex,
-               evaluated: np.ndarray, outcomes: list[Outcome | None], score_budget: int,
+               evaluated: np.ndarray, outcomes: Outcomes, score_budget: int,
                checkpoint: Checkpointer | None, clock_offset: float, steps: Iterable[int]) -> None:
     """The loop of :func:`replay` over ``steps``: rank, reveal, rank, and checkpoint when
     due (``clock_offset + perf_counter()`` is the replay's seconds so far)."""

@@ -19,6 +19,8 @@ from typing import Iterator
 
 import numpy as np
 
+from .arrays import PART, parts, read_part
+
 CUTOFFS = (1, 5, 10)
 METRICS = tuple([f"hr@{k}" for k in CUTOFFS] + [f"ndcg@{k}" for k in CUTOFFS] + ["mrr"])
 #: Every reported mean of a per-event value: the ranking metrics first, then ``coverage``.
@@ -52,9 +54,63 @@ def event_values(ranks: np.ndarray) -> np.ndarray:
     return values
 
 
-def summarise(ranks: np.ndarray) -> dict[str, float]:
-    """n and every metric of :data:`EVENT_METRICS` over a set of ranks."""
-    out: dict[str, float] = {"n": int(len(ranks))}
-    if len(ranks) == 0:
+def summarise(ranks: np.ndarray, where: np.ndarray | slice = slice(None)) -> dict[str, float]:
+    """n and every metric of :data:`EVENT_METRICS` over the ranks selected by ``where`` (a
+    boolean mask, or a slice; all by default).
+
+    The ranks are read :data:`PART` events at a time, so a summary of hundreds of millions
+    of events (memory-mapped, :mod:`livereplay.outcomes`) holds one part's values, not a
+    full-length array per metric. Each mean is summed in the order numpy sums a whole array
+    (pairwise, split where numpy splits it), so it is the same float as ``np.mean`` of that
+    metric's values."""
+    selected = _Selection(ranks, where)
+    out: dict[str, float] = {"n": selected.n}
+    if selected.n == 0:
         return out | {name: float("nan") for name in EVENT_METRICS}
-    return out | {name: float(np.mean(value)) for name, value in event_value_rows(ranks)}
+    sums = _pairwise_sums(selected, 0, selected.n)
+    return out | {name: float(total / selected.n) for name, total in zip(EVENT_METRICS, sums)}
+
+
+def _pairwise_sums(selected: "_Selection", lo: int, hi: int) -> np.ndarray:
+    """The sum of every metric's values over selected events lo..hi-1, added as numpy's
+    pairwise summation adds a contiguous array: halves, the first a multiple of 8 long, down
+    to parts that numpy sums itself."""
+    n = hi - lo
+    if n <= PART:
+        return np.array([np.add.reduce(values)
+                         for _, values in event_value_rows(selected.read(lo, hi))])
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sums(selected, lo, lo + half) + _pairwise_sums(selected, lo + half, hi)
+
+
+class _Selection:
+    """The ranks selected by a mask or a slice, read by position among the selected, a part
+    of the underlying array at a time (:func:`livereplay.arrays.read_part`)."""
+
+    def __init__(self, ranks: np.ndarray, where: np.ndarray | slice) -> None:
+        self.ranks = ranks
+        if isinstance(where, slice):
+            self.first, stop, step = where.indices(len(ranks))
+            if step != 1:
+                raise ValueError("summarise takes a boolean mask or a contiguous slice")
+            self.mask = None
+            self.n = max(stop - self.first, 0)
+        else:
+            self.mask = where
+            # selected events before each part of the underlying array
+            self.before = np.cumsum([0] + [np.count_nonzero(part) for part in parts(where, PART)])
+            self.n = int(self.before[-1])
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        """Selected ranks lo..hi-1 as float64."""
+        if self.mask is None:
+            part = read_part(self.ranks, self.first + lo, self.first + hi)
+            return np.asarray(part, dtype=np.float64)
+        first = int(np.searchsorted(self.before, lo, "right")) - 1
+        last = int(np.searchsorted(self.before, hi, "left"))
+        rows = slice(first * PART, last * PART)
+        part = read_part(self.ranks, rows.start, min(rows.stop, len(self.ranks)))
+        chosen = part[read_part(self.mask, rows.start, rows.start + len(part))]
+        offset = lo - int(self.before[first])
+        return np.asarray(chosen[offset:offset + hi - lo], dtype=np.float64)

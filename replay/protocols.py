@@ -30,7 +30,7 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
-from .arrays import distinct, expand_ranges, pair_keys, positions
+from .arrays import distinct, expand_ranges, pair_keys, parts, positions
 from .availability import LiveIndex
 from .contract import History, Learner
 from .data import Log
@@ -258,7 +258,8 @@ class Next(Protocol):
         """The seed's objective: (1/N)(1/T) sum of rewards (hr@1) over N evaluated users and
         the T steps of the window that have a next step."""
         steps = min(plan.b, plan.log.n_steps - 1) - plan.a
-        return float((outcome.ranks == 0).sum()) / (n_evaluated_users * steps)
+        hits = sum(int(np.count_nonzero(part == 0)) for part in parts(outcome.ranks))
+        return float(hits) / (n_evaluated_users * steps)
 
 
 ENTRY_POINT_GROUP = "livereplay.protocols"

@@ -50,7 +50,7 @@ class Result:
 
     def metrics(self) -> dict[str, dict[str, float]]:
         """Split name -> n and every metric, coverage included."""
-        return {split: summarise(self.ranks[mask]) for split, mask in self.split_masks().items()}
+        return {split: summarise(self.ranks, mask) for split, mask in self.split_masks().items()}
 
     @cached_property
     def intervals(self) -> dict[str, dict[str, tuple[float, float]]]:
