@@ -260,3 +260,15 @@ def test_processes_started_from_a_process_running_tensorflow_give_the_same_resul
     alone = execute(specs, jobs=1, progress=False)
     for ours, theirs in zip(execute(specs, jobs=2, progress=False), alone):
         np.testing.assert_array_equal(ours.ranks, theirs.ranks)
+
+
+def test_on_large_logs_each_run_of_a_one_at_a_time_sweep_has_a_fresh_process(
+        local, runs, monkeypatch):
+    monkeypatch.setattr(executors, "ISOLATED_ROWS", 50_000)  # the sample's 52,141 rows
+    isolated = execute(SPECS, jobs=1, progress=False)
+    assert runs == []  # no run went through this process's executors.run
+    for ours, theirs in zip(isolated, local):
+        assert_same_run(ours, theirs)
+    monkeypatch.setattr(executors, "ISOLATED_ROWS", 60_000)
+    execute(SPECS[:2], jobs=1, progress=False)
+    assert sorted(runs) == ["pop", "repeat"]

@@ -55,6 +55,8 @@ ENGINES = ("local", "ray")
 RUN_BYTES = {"baseline": 160 << 20, "other": 720 << 20}
 RUN_BYTES_PER_ROW = 80
 RUN_BYTES_PER_ID = 250
+#: Logs from this many rows have each run of a one-at-a-time sweep in a fresh process.
+ISOLATED_ROWS = 10_000_000
 BASELINES_MODULE = "livereplay.learners.baselines"
 RAY_MISSING = "--engine ray needs Ray: pip install 'livereplay[ray]'"
 #: RunSpec fields that say how a log is loaded, not what it holds: they do not change a result.
@@ -216,8 +218,9 @@ def _pool_start(logs: dict[LogKey, Log]) -> None:
     _POOL_LOGS.update(logs)
 
 
-def _pool_evaluate(spec: RunSpec, checkpoint: Checkpointer | None) -> Result:
-    return _evaluate(spec, _POOL_LOGS[_log_key(spec)], "local", checkpoint)
+def _pool_evaluate(spec: RunSpec, checkpoint: Checkpointer | None,
+                   progress: bool | None = False) -> Result:
+    return _evaluate(spec, _POOL_LOGS[_log_key(spec)], "local", checkpoint, progress)
 
 
 def process_pool(jobs: int, initializer: Callable[..., None] | None = None,
@@ -234,12 +237,21 @@ def process_pool(jobs: int, initializer: Callable[..., None] | None = None,
 def _run_local(pending: dict[str, RunSpec], logs: dict[LogKey, Log], jobs: int,
                progress: bool | None,
                checkpoints: CheckpointPolicy | None) -> Iterator[tuple[str, Result]]:
-    """In this process (``jobs`` 1, each run with its own step bar) or in ``jobs`` processes
-    that receive the logs once each; yields (key, result) as runs finish."""
+    """One run at a time (``jobs`` 1, each run with its own step bar) or in ``jobs``
+    processes that receive the logs once each; yields (key, result) as runs finish.
+
+    One at a time, runs go in this process, except on logs of :data:`ISOLATED_ROWS` rows or
+    more: there each run has a fresh process of its own, so that what a run leaves behind
+    (freed memory the allocator keeps, pages it touched) never adds to the next one's peak."""
     if jobs == 1 or len(pending) == 1:
+        isolated = len(pending) > 1 and max(log.n_rows for log in logs.values()) >= ISOLATED_ROWS
         for key, spec in pending.items():
-            yield key, _evaluate(spec, logs[_log_key(spec)], "local",
-                                 checkpoints.for_run(key) if checkpoints else None, progress)
+            checkpoint = checkpoints.for_run(key) if checkpoints else None
+            if not isolated:
+                yield key, _evaluate(spec, logs[_log_key(spec)], "local", checkpoint, progress)
+                continue
+            with process_pool(1, initializer=_pool_start, initargs=(logs,)) as pool:
+                yield key, pool.submit(_pool_evaluate, spec, checkpoint, progress).result()
         return
     with process_pool(min(jobs, len(pending)), initializer=_pool_start,
                       initargs=(logs,)) as pool:
