@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
 
@@ -81,11 +82,21 @@ def load_log(path: str | Path, *, skip_bad_rows: bool = False, cache: bool = Tru
             warnings.warn(f"ignoring unreadable cache entry {entry}: {error}", stacklevel=2)
             shutil.rmtree(entry, ignore_errors=True)
     log = read_csv(path, skip_bad_rows=skip_bad_rows)
+    build_indexes(log)
     try:
         _write_entry(entry, log)
     except OSError as error:
         warnings.warn(f"could not write the cache in {entry.parent}: {error}", stacklevel=2)
     return log
+
+
+def build_indexes(log: Log) -> None:
+    """Build the log's indexes (live streamers, spans, repeat flags) side by side in threads:
+    each is mostly numpy sorting, which releases the GIL."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for built in [pool.submit(getattr, log, name)
+                      for name in ("live", "spans", "seen_before")]:
+            built.result()
 
 
 def _arrays(log: Log) -> dict[str, np.ndarray]:

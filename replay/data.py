@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -154,18 +155,13 @@ class Log:
     @cached_property
     def seen_before(self) -> np.ndarray:
         """For each row, whether its user watched its streamer in a row that started at an
-        earlier step (the ``repeat`` split of the ``starts`` protocol), from one sort of the
-        rows by pair."""
-        key = pair_keys(self.user, self.streamer)
-        order = np.argsort(key, kind="stable")  # a pair's rows stay in time order
-        key = key[order]
-        first = np.flatnonzero(np.r_[len(key) > 0, key[1:] != key[:-1]])
-        del key
-        starts = self.start[order]
-        first_start = np.repeat(starts[first], np.diff(np.r_[first, len(order)]))
-        seen = np.empty(len(order), dtype=bool)
-        seen[order] = first_start < starts
-        return seen
+        earlier step (the ``repeat`` split of the ``starts`` protocol). Rows come sorted by
+        start, so a pair's first row (numbered by a hash of the pairs, in row order) has its
+        earliest start."""
+        pair, _ = pd.factorize(pair_keys(self.user, self.streamer))
+        first_row = np.empty(int(pair.max(initial=-1)) + 1, np.int64)
+        first_row[pair[::-1]] = np.arange(len(pair) - 1, -1, -1)  # last write wins: the first
+        return self.start[first_row[pair]] < self.start
 
     def cut(self, step: int) -> "Log":
         """The log as it would be at ``step``: rows starting at or after it dropped, stops
@@ -264,11 +260,16 @@ class _Encoder:
         order = np.argsort(starts, kind="stable")
         starts = starts[order]
         stops = _joined(self.times.pop("stop"))[order]
-        columns, names = {}, {}
-        for name in ID_COLUMNS:
-            codes, distinct_names = self._global_codes(name)
-            columns[name], names[name] = _dense_ids(codes, distinct_names, order)
+        def dense(name: str) -> tuple[np.ndarray, pa.Array]:
+            return _dense_ids(*self._global_codes(name), order)
+
+        # the three id columns side by side: Arrow's hashing and numpy's sorts release the GIL
+        with ThreadPoolExecutor(max_workers=len(ID_COLUMNS)) as pool:
+            encoded = dict(zip(ID_COLUMNS, pool.map(dense, ID_COLUMNS)))
         del order
+        columns = {name: ids for name, (ids, _) in encoded.items()}
+        names = {name: id_names for name, (_, id_names) in encoded.items()}
+        del encoded
         duplicate = _duplicates(columns["user"], columns["streamer"], starts, stops,
                                 columns["stream"])
         n_duplicates = int(duplicate.sum())
@@ -395,7 +396,7 @@ def _fast_batches(path: Path, *, header: bool, chunk_bytes: int) -> Iterator[pa.
 def _decimal_times(column: pa.Array) -> np.ndarray:
     """The int64 values of a column of times written in decimal digits; ValueError when one
     is not (the careful reader then says which)."""
-    if pc.any(pc.match_substring(column, "x", ignore_case=True)).as_py():
+    if any(pc.any(pc.match_substring(column, x)).as_py() for x in "xX"):
         raise ValueError("hexadecimal time")
     return pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False)
 
