@@ -89,13 +89,14 @@ def render(table: Table, results: list[Result]) -> str:
     return f"{caption}\n\n{markdown_table(header, rows)}"
 
 
-def compute(names: list[str], jobs: int) -> dict[str, str]:
-    """Table name -> its generated text, every run in one sweep."""
+def compute(names: list[str], jobs: int, *, draw: bool = True) -> dict[str, str]:
+    """Table name -> its generated text, every run in one sweep; ``draw``: the README's
+    picture too."""
     specs = [TABLES[name].spec.with_learner(learner) for name in names for learner in BUILTIN]
     results = execute(specs, jobs=jobs, progress=None)
     size = len(BUILTIN)
     runs = {name: results[i * size:(i + 1) * size] for i, name in enumerate(names)}
-    if "span" in runs:
+    if draw and "span" in runs:
         plot(runs["span"])
     return {name: render(TABLES[name], runs[name]) for name in names}
 
@@ -130,7 +131,7 @@ def main() -> int:
         print(f"unknown tables: {', '.join(sorted(named - set(TABLES)))} (known: "
               f"{', '.join(TABLES)})", file=sys.stderr)
         return 2
-    fresh = compute([name for name in TABLES if name in named], args.jobs)
+    fresh = compute([name for name in TABLES if name in named], args.jobs, draw=not args.check)
     stale = update(list(pages), fresh, write=not args.check)
     if args.check and stale:
         print("tables out of date in " + ", ".join(str(p.relative_to(ROOT)) for p in stale)
