@@ -71,17 +71,12 @@ class Outcomes:
 
     def joined(self) -> Outcome | None:
         """Every event in step order, one array per field (memory-mapped once spilled), or
-        None when no step had events. The held parts are released as they are joined."""
-        if not self.parts and not self.files:
-            return None
-        if not self.files:
-            fields = [list(parts) for parts in zip(*self.parts)]
+        None when no step had events."""
+        if not self.files:  # at most ``spill_events`` held: joined in memory
+            joined = self._read_back()
             self.parts.clear()
-            joined = []
-            for parts in fields:  # a field is joined and its parts released before the next
-                joined.append(np.concatenate(parts))
-                parts.clear()
-            return Outcome(*joined)
+            self.held = 0
+            return joined
         self._spill()
         mapped = []
         for file, dtype in zip(self.files, self.dtypes):
