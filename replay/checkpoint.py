@@ -4,9 +4,13 @@ same bytes (``docs/reproducibility.md`` (Checkpoints and resume)).
 A checkpoint holds the whole state of a replay after a step: the engine's position and the
 revealed history, the evaluation collected so far, and the learner (its NumPy tables,
 TensorFlow weights and optimiser slots, random generator states: whatever its pickled state
-holds, see :class:`livereplay.contract.Learner`). It is written aside and renamed into place,
-with a checksum, so a run killed at any moment leaves the previous checkpoint whole; a
-truncated or corrupted file is reported in one line and the one before it is used.
+holds, see :class:`livereplay.contract.Learner`). It is pickled straight into a file beside
+the folder's others, with a checksum, and renamed into place, so a run killed at any moment
+leaves the previous checkpoint whole; a truncated or corrupted file is reported in one line
+and the one before it is used. Files in the state (the temporary files a long replay's
+outcomes spill to, :class:`livereplay.outcomes.Outcomes`) are copied beside it as
+``step-T.ckpt-K`` with checksums of their own, and come back as temporary files: neither the
+pickle nor those files pass through memory whole.
 
 >>> import tempfile
 >>> saver = Checkpointer(tempfile.mkdtemp(), identity="demo", every_steps=2, every_minutes=None)
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 import pickle
 import signal
@@ -30,7 +35,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from .errors import Interrupted, ReplayError
 
@@ -38,6 +43,72 @@ __all__ = ["CheckpointPolicy", "Checkpointer", "Interrupted"]
 
 MAGIC = b"livereplay-checkpoint-1\n"
 DIGEST_SIZE = 32
+BLOCK = 1 << 24  # bytes read or copied at a time
+
+
+def _new_hash() -> Any:
+    return hashlib.blake2b(digest_size=DIGEST_SIZE)
+
+
+def _copy(source: BinaryIO, target: BinaryIO) -> bytes:
+    """Copy ``source`` from its start to ``target`` a block at a time; the copy's digest."""
+    digest, block = _new_hash(), memoryview(bytearray(BLOCK))
+    source.seek(0)
+    while size := source.readinto(block):
+        digest.update(block[:size])
+        target.write(block[:size])
+    return digest.digest()
+
+
+class _Hashing:
+    """A file that hashes what is written to it, for pickling straight to disk."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file, self.digest = file, _new_hash()
+
+    def write(self, data: Any) -> int:
+        self.digest.update(data)
+        return self.file.write(data)
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a state, copying the files in it beside the checkpoint (see the module)."""
+
+    def __init__(self, file: BinaryIO, path: Path) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.path, self.copied = path, []
+
+    def persistent_id(self, obj: Any) -> Any:
+        if not isinstance(obj, io.BufferedRandom):
+            return None
+        name = f"{self.path.name}-{len(self.copied)}"
+        temporary = self.path.with_name(f".{name}.tmp")
+        with open(temporary, "wb") as copy:
+            digest = _copy(obj, copy)
+            copy.flush()
+            os.fsync(copy.fileno())
+        obj.seek(0, 2)
+        self.copied.append((temporary, self.path.with_name(name)))
+        return ("file", name, digest)
+
+
+class _Unpickler(pickle.Unpickler):
+    """Unpickles a state, the files beside the checkpoint read back into temporary files."""
+
+    def __init__(self, file: BinaryIO, folder: Path) -> None:
+        super().__init__(file)
+        self.folder = folder
+
+    def persistent_load(self, pid: Any) -> Any:
+        _, name, digest = pid
+        restored = tempfile.TemporaryFile(prefix="livereplay-restored-")
+        try:
+            with open(self.folder / name, "rb") as copy:
+                if _copy(copy, restored) != digest:
+                    raise pickle.UnpicklingError(f"{name} is truncated or corrupted")
+        except OSError as error:
+            raise pickle.UnpicklingError(f"{name}: {error.strerror or error}") from None
+        return restored
 
 
 class Checkpointer:
@@ -101,58 +172,85 @@ class Checkpointer:
         """Write ``state`` as the checkpoint after step ``t``, atomically; older ones beyond
         ``keep`` are removed. A learner that cannot be pickled, or a full disk, is a one-line
         :class:`ReplayError` and leaves the previous checkpoints as they were."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"step-{t}.ckpt"
+        fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".step-", suffix=".tmp")
+        pickler = None
         try:
-            payload = pickle.dumps({"identity": self.identity, "state": state},
-                                   protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(fd, "wb") as f:
+                f.write(MAGIC + bytes(DIGEST_SIZE))
+                hashing = _Hashing(f)
+                pickler = _Pickler(hashing, path)
+                pickler.dump({"identity": self.identity, "state": state})
+                f.seek(len(MAGIC))
+                f.write(hashing.digest.digest())
+                f.flush()
+                os.fsync(f.fileno())
+            if self._stale:
+                for old in self._paths():
+                    self._remove(old)
+                self._stale = False
+            for copied, name in pickler.copied:
+                os.replace(copied, name)
+            os.replace(temporary, path)
         except (pickle.PicklingError, TypeError, AttributeError) as error:
             raise ReplayError(f"cannot checkpoint this replay: {error} (a learner is "
                               "checkpointed by pickling it; see docs/reproducibility.md, Checkpoints and resume)"
                               ) from None
-        digest = hashlib.blake2b(payload, digest_size=DIGEST_SIZE).digest()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if self._stale:
-            for old in self._paths():
-                old.unlink()
-            self._stale = False
-        fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".step-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(MAGIC + digest + payload)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temporary, self.folder / f"step-{t}.ckpt")
         except OSError as error:
-            Path(temporary).unlink(missing_ok=True)
             reason = "the disk is full" if error.errno == errno.ENOSPC else (
                 error.strerror or str(error))
             raise ReplayError(f"cannot write a checkpoint in {self.folder}: {reason}; the "
                               "previous checkpoints are intact") from None
+        finally:
+            Path(temporary).unlink(missing_ok=True)
+            for copied, _ in pickler.copied if pickler else []:
+                copied.unlink(missing_ok=True)
         for old in self._paths()[self.keep:]:
-            old.unlink(missing_ok=True)
+            self._remove(old)
+        for copied in self.folder.glob("step-*.ckpt-*"):  # left by a run killed mid-save
+            if not copied.with_name(copied.name.rsplit("-", 1)[0]).exists():
+                copied.unlink(missing_ok=True)
         self._last_step, self._last_time = t, time.monotonic()
+
+    @staticmethod
+    def _remove(path: Path) -> None:
+        """Remove a checkpoint and the files copied beside it."""
+        path.unlink(missing_ok=True)
+        for copied in path.parent.glob(f"{path.name}-*"):
+            copied.unlink(missing_ok=True)
 
     def load(self) -> dict[str, Any] | None:
         """The state of the newest complete checkpoint of this replay, or None. Damaged files
         and checkpoints of another replay are said in one line on stderr and skipped."""
         for path in self._paths():
-            problem = None
             try:
-                data = path.read_bytes()
+                with open(path, "rb") as f:
+                    problem = self._damage(f)
+                    if problem is None:
+                        f.seek(len(MAGIC) + DIGEST_SIZE)
+                        saved = _Unpickler(f, self.folder).load()
+                        if saved["identity"] == self.identity:
+                            self._last_step = int(path.stem.split("-", 1)[1])
+                            self._last_time = time.monotonic()
+                            return saved["state"]
+                        problem = "a checkpoint of another replay"
             except OSError as error:
                 problem = error.strerror or str(error)
-            else:
-                head, digest, payload = (data[:len(MAGIC)], data[len(MAGIC):len(MAGIC) + DIGEST_SIZE],
-                                         data[len(MAGIC) + DIGEST_SIZE:])
-                if head != MAGIC or hashlib.blake2b(payload, digest_size=DIGEST_SIZE).digest() != digest:
-                    problem = "truncated or corrupted (checksum mismatch)"
-                else:
-                    saved = pickle.loads(payload)
-                    if saved["identity"] == self.identity:
-                        self._last_step = int(path.stem.split("-", 1)[1])
-                        self._last_time = time.monotonic()
-                        return saved["state"]
-                    problem = "a checkpoint of another replay"
+            except pickle.UnpicklingError as error:
+                problem = str(error)
             print(f"livereplay: ignoring checkpoint {path}: {problem}", file=sys.stderr)
+        return None
+
+    @staticmethod
+    def _damage(f: BinaryIO) -> str | None:
+        """What is wrong with an open checkpoint file, None if its checksum holds."""
+        head, digest = f.read(len(MAGIC)), f.read(DIGEST_SIZE)
+        actual, block = _new_hash(), memoryview(bytearray(BLOCK))
+        while size := f.readinto(block):
+            actual.update(block[:size])
+        if head != MAGIC or actual.digest() != digest:
+            return "truncated or corrupted (checksum mismatch)"
         return None
 
     @contextmanager

@@ -73,7 +73,7 @@ class Outcomes:
         """Every event in step order, one array per field (memory-mapped once spilled), or
         None when no step had events."""
         if not self.files:  # at most ``spill_events`` held: joined in memory
-            joined = self._read_back()
+            joined = self._join_held()
             self.parts.clear()
             self.held = 0
             return joined
@@ -88,29 +88,22 @@ class Outcomes:
         return Outcome(*mapped)
 
     def __getstate__(self) -> dict[str, Any]:
-        """For checkpoints: the events so far as arrays (spilled ones read back)."""
-        joined = self._read_back()
+        """For checkpoints: the held events as arrays and the spill files as they are (a
+        :class:`~livereplay.checkpoint.Checkpointer` copies them beside the checkpoint, so
+        that a checkpoint never reads the spilled events back into memory)."""
+        for file in self.files:
+            file.flush()
         return {"spill_events": self.spill_events, "dtypes": self.dtypes,
-                "events": None if joined is None else tuple(joined)}
+                "parts": self.parts, "held": self.held, "files": self.files,
+                "spilled": self.spilled}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["spill_events"])
-        self.dtypes = state["dtypes"]
-        if state["events"] is not None:
-            self.append(Outcome(*state["events"]))
+        self.__dict__.update(state)
+        for file in self.files:  # appends go on at the end of each file
+            file.seek(0, 2)
 
-    def _read_back(self) -> Outcome | None:
-        """The events so far, in memory, leaving this object as it was."""
-        if not self.parts and not self.files:
+    def _join_held(self) -> Outcome | None:
+        """The held events joined in memory (None: no step had events)."""
+        if not self.parts:
             return None
-        fields = []
-        for i, dtype in enumerate(self.dtypes):
-            parts = [np.asarray(part[i]) for part in self.parts]
-            if self.files:
-                file = self.files[i]
-                file.flush()
-                file.seek(0)
-                parts.insert(0, np.fromfile(file, dtype, count=self.spilled))
-                file.seek(0, 2)
-            fields.append(np.concatenate(parts))
-        return Outcome(*fields)
+        return Outcome(*(np.concatenate(field) for field in zip(*self.parts)))

@@ -3,9 +3,11 @@ never stopped; damaged checkpoints are skipped; writes are atomic."""
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -67,6 +69,31 @@ def test_a_damaged_newest_checkpoint_is_reported_and_the_one_before_is_used(tmp_
     assert capsys.readouterr().err.strip() == (
         f"livereplay: ignoring checkpoint {newest}: truncated or corrupted (checksum mismatch)")
     assert Checkpointer(tmp_path, identity="another replay", resume=True).load() is None
+
+
+def test_files_in_the_state_are_copied_beside_the_checkpoint_and_checked(tmp_path, capsys):
+    def spill_file(content: bytes):
+        file = tempfile.TemporaryFile()
+        file.write(content)
+        return file
+
+    saver = Checkpointer(tmp_path, identity="x", every_steps=1, every_minutes=None, keep=2)
+    for t in (1, 2, 3):
+        saver.save(t, {"at": t, "files": [spill_file(b"a" * t * 1000), spill_file(b"b")]})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [  # the oldest went with its copies
+        "step-2.ckpt", "step-2.ckpt-0", "step-2.ckpt-1",
+        "step-3.ckpt", "step-3.ckpt-0", "step-3.ckpt-1"]
+    state = Checkpointer(tmp_path, identity="x", resume=True).load()
+    first, second = state["files"]
+    assert first.tell() == 3000  # read back, positioned at the end for further appends
+    first.seek(0)
+    assert first.read() == b"a" * 3000 and (second.seek(0), second.read()) == (0, b"b")
+    copy = tmp_path / "step-3.ckpt-0"
+    copy.write_bytes(copy.read_bytes()[:-1])  # a damaged copy: the checkpoint before is used
+    assert Checkpointer(tmp_path, identity="x", resume=True).load()["at"] == 2
+    assert capsys.readouterr().err.strip() == (
+        f"livereplay: ignoring checkpoint {tmp_path / 'step-3.ckpt'}: step-3.ckpt-0 is "
+        "truncated or corrupted")
 
 
 def test_a_full_disk_is_one_line_and_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
@@ -136,13 +163,13 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_json(name, tmp_path
 
 def test_sigterm_writes_a_checkpoint_and_exits_130(tmp_path):
     folder = tmp_path / "checkpoints"
-    options = ["--learner", "blend", "--window", "4000:6148", "--checkpoint-every", "100000"]
+    options = ["--learner", "blend", "--window", "4000:6148", "--checkpoint-every", "200"]
     stopped = cli_run(*options, "--checkpoint", str(folder))
-    time.sleep(8)
+    wait_for_checkpoint(folder, stopped)  # the replay is under way, however slow its start
     stopped.send_signal(signal.SIGTERM)
     assert stopped.wait() == 130
-    assert "stopped after step" in stopped.stderr.read()
-    assert len(list(folder.glob("step-*.ckpt"))) == 1
+    step = int(re.search(r"stopped after step (\d+)", stopped.stderr.read())[1])
+    assert step < 6147 and (folder / f"step-{step}.ckpt").exists()  # written on the signal
 
 
 def test_a_compare_killed_mid_way_resumes_to_the_same_results(tmp_path):

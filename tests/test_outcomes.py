@@ -1,7 +1,6 @@
 """A replay's outcomes past memory: spilled to temporary files and read back memory-mapped,
 summarised a part at a time, with the same arrays, metrics and objective as when held."""
 import mmap
-import pickle
 
 import numpy as np
 import pytest
@@ -48,7 +47,7 @@ def test_the_partwise_summary_is_the_same_float_as_numpys_mean(monkeypatch, part
             assert got[name] == expected[name] or (np.isnan(got[name]) and np.isnan(expected[name]))
 
 
-def test_spilled_outcomes_join_to_the_held_ones_and_pickle_whole():
+def test_spilled_outcomes_join_to_the_held_ones_and_checkpoint_whole(tmp_path):
     rng = np.random.default_rng(0)
     steps = [random_outcome(rng, int(rng.integers(0, 60)), t) for t in range(40)]
     held, spilled = Outcomes(spill_events=10**9), Outcomes(spill_events=100)
@@ -59,7 +58,11 @@ def test_spilled_outcomes_join_to_the_held_ones_and_pickle_whole():
             spilled.append(outcome)
         if i == 25:  # a checkpoint mid-way holds what was spilled and what is held
             assert spilled.spilled and spilled.held
-            copy = pickle.loads(pickle.dumps(spilled))
+            saver = Checkpointer(tmp_path, identity="x", every_steps=1, every_minutes=None)
+            saver.save(i, {"outcomes": spilled})
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["step-25.ckpt"] + [
+                f"step-25.ckpt-{k}" for k in range(4)]  # a copy of each field's spill file
+            copy = Checkpointer(tmp_path, identity="x", resume=True).load()["outcomes"]
             assert copy.n_events == spilled.n_events
     for outcome in steps[26:]:
         copy.append(outcome)
