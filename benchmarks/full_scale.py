@@ -17,15 +17,17 @@ peak resident memory is its own:
 - replays: ``livereplay run`` of each learner on the other protocols (``next``,
   ``holdout``; and on ``starts`` too with ``--jobs 0``, which skips the compare).
 
-Replays at full scale take hours, so every measurement is kept in ``FOLDER/measured/`` as it
-ends and later invocations add to them (``--again`` measures again what is kept). The page's
-table is made from every measurement kept there, each with its date; it goes into the block
-``measured: full-scale`` of docs/full-release.md.
+Replays at full scale take hours, so every measurement is kept as it ends, one JSON file
+each, in ``benchmarks/measured/full-scale/`` (``--kept``), which is part of the repository:
+later invocations, on any machine, add to them (``--again`` measures again what is kept).
+The page's table is made from every measurement kept there, each with its machine and date;
+it goes into the block ``measured: full-scale`` of docs/full-release.md.
 
     python benchmarks/full_scale.py --folder runs-full --learners pop,repeat,mf   # 124M rows
     python benchmarks/full_scale.py --folder runs-full --learners fpmc --protocols starts \\
         --jobs 0 --no-baseline                                                 # one more model
-    python benchmarks/full_scale.py --folder runs-full-0.1 --scale 0.1 --no-write  # 12M rows
+    python benchmarks/full_scale.py --folder runs-full-0.1 --scale 0.1 \\
+        --kept runs-full-0.1/measured --no-write                    # 12M rows, printed only
 """
 from __future__ import annotations
 
@@ -55,6 +57,7 @@ def timed(command: list[str]) -> tuple[float, float, float]:
 
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "full-release.md"
+KEPT = Path(__file__).resolve().parent / "measured" / "full-scale"
 PROTOCOLS = ("starts", "next", "holdout")
 # Opens a cached log with its indexes and prints seconds, peak MB, rows, users, streamers.
 OPEN = ("import resource, sys, time; t = time.perf_counter(); "
@@ -65,10 +68,11 @@ OPEN = ("import resource, sys, time; t = time.perf_counter(); "
 
 
 class Kept:
-    """The measurements of a folder, one JSON file each, named by what was measured."""
+    """The measurements kept in a folder, one JSON file each, named by what was measured;
+    commands name the runs' folder ``root`` as ``DIR``."""
 
-    def __init__(self, folder: Path, again: bool) -> None:
-        self.root, self.folder, self.again = folder, folder / "measured", again
+    def __init__(self, folder: Path, root: Path, again: bool) -> None:
+        self.root, self.folder, self.again = root, folder, again
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, log: str, what: str) -> Path:
@@ -90,8 +94,6 @@ class Kept:
 
 def machine() -> str:
     """The machine in words: architecture, cores and memory."""
-    import os
-
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{platform.machine()}, {os.cpu_count()} cores, {memory:.0f} GB"
 
@@ -204,7 +206,7 @@ def page(rows: list[dict[str, Any]]) -> str:
     versions = sorted({r["version"] for r in rows})
     commands = "\n".join(dict.fromkeys(r["command"] for r in sorted(rows, key=place)))
     return (f"Measured by `python benchmarks/full_scale.py` with livereplay "
-            f"{', '.join(versions)} on {'; '.join(machines)} ({platform.system()}), each "
+            f"{', '.join(versions)} on {'; '.join(machines)}, each "
             f"step in a fresh process; rates are events (or rows) per second of the step's "
             f"own time; peak MB is the process's peak resident memory (for the runs of a "
             f"compare, as each run records it: its own on logs of ten million rows or more, "
@@ -218,9 +220,9 @@ def page(rows: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folder", type=Path, required=True,
-                        help="where the simulated logs, caches, results and measurements go "
-                             "(tens of GB at full scale; logs and measurements there are reused)")
+    parser.add_argument("--folder", type=Path,
+                        help="where the simulated logs, caches and results go (tens of GB at "
+                             "full scale; logs there are reused); needed to measure")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="fraction of the full release's users and streamers (default 1)")
     parser.add_argument("--learners", default="pop,repeat,mf")
@@ -240,11 +242,17 @@ def main() -> None:
                       help="skip the figures at 3M rows (the twitch-100k preset)")
     logs.add_argument("--baseline-only", action="store_true",
                       help="only the figures at 3M rows")
+    parser.add_argument("--kept", type=Path, default=KEPT,
+                        help="where measurements are kept and the page is made from (default: "
+                             "benchmarks/measured/full-scale, in the repository)")
     parser.add_argument("--again", action="store_true",
                         help="measure again the steps already kept in the folder")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the page")
     parser.add_argument("--page-only", action="store_true",
                         help="measure nothing: write the page from the measurements kept")
+    parser.add_argument("--check", action="store_true",
+                        help="measure nothing: fail if the page is not what the measurements "
+                             "kept give")
     args = parser.parse_args()
     learners = args.learners.split(",")
     protocols = args.protocols.split(",")
@@ -256,9 +264,17 @@ def main() -> None:
                        (item.split("=") for item in args.next_sample)}
     except ValueError:
         parser.error("--next-sample takes LEARNER=F, e.g. mf=0.1")
-    kept = Kept(args.folder, args.again)
+    if args.folder is None and not (args.page_only or args.check):
+        parser.error("--folder is needed to measure (or give --page-only or --check)")
+    kept = Kept(args.kept, args.folder or Path("DIR"), args.again)
     logs = ([] if args.baseline_only else [("twitch-full", args.scale)]) \
         + ([] if args.no_baseline else [("twitch-100k", 1.0)])
+    if args.check:
+        if update_blocks([PAGE], {"full-scale": page(kept.rows())}, "measured", write=False):
+            sys.exit(f"{PAGE.name} is not what the measurements kept give: run "
+                     "python benchmarks/full_scale.py --page-only")
+        print(f"{PAGE.name}: the full-scale table is what the measurements kept give")
+        return
     print(f"{'log':<20}{'what':<40}{'count':>18}{'seconds':>10}{'per second':>12}{'peak MB':>9}")
     for preset, scale in [] if args.page_only else logs:
         measure(args.folder, kept, preset, scale, learners, protocols, args.jobs, next_sample)
