@@ -284,7 +284,7 @@ class LiveRec(_WindowLearner):
             k = _dense(normed, w[f"key{block}"])
             v = _dense(normed, w[f"value{block}"])
             attention = tf.matmul(q, k, transpose_b=True) / float(np.sqrt(self.dim))
-            attention = tf.nn.softmax(attention - 1e9 * (1.0 - allowed), axis=-1)
+            attention = _softmax(attention - 1e9 * (1.0 - allowed))
             x = x + tf.matmul(attention, v)
             hidden = tf.nn.relu(_dense(_layer_norm(x), w[f"ffn1{block}"]) + w[f"ffn_bias{block}"])
             x = x + _dense(hidden, w[f"ffn2{block}"])
@@ -301,7 +301,22 @@ def _dense(x: Any, weight: Any) -> Any:
     return tensorflow().tensordot(x, weight, axes=1)
 
 
+# TensorFlow's rsqrt, reciprocal and softmax kernels start from the CPU's approximate
+# reciprocal instructions (RSQRTPS, RCPPS), whose last bits differ between CPU makers; online
+# training would carry those bits into every later rank. Square roots and divisions are
+# rounded exactly on every CPU, so these two are written with them. The layer norm divides
+# with divide_no_nan (its divisor is never 0) because the graph optimiser turns a plain
+# division by a square root back into a product with rsqrt.
+
+
 def _layer_norm(x: Any) -> Any:
     tf = tensorflow()
     mean, variance = tf.nn.moments(x, axes=[-1], keepdims=True)
-    return (x - mean) * tf.math.rsqrt(variance + 1e-6)
+    return tf.math.divide_no_nan(x - mean, tf.sqrt(variance + 1e-6))
+
+
+def _softmax(x: Any) -> Any:
+    """Softmax over the last axis."""
+    tf = tensorflow()
+    e = tf.exp(x - tf.reduce_max(x, axis=-1, keepdims=True))
+    return e / tf.reduce_sum(e, axis=-1, keepdims=True)

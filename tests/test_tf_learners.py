@@ -275,3 +275,21 @@ def test_tensorflow_only_when_needed() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stderr == "", done.stderr  # start-up logging silenced
+
+
+def test_liverec_normalises_with_exactly_rounded_square_roots_and_divisions() -> None:
+    """liverec's layer norm and attention softmax, compiled as its training graph is, use
+    no approximate reciprocal (rsqrt, reciprocal, softmax kernels), whose last bits differ
+    between CPU makers: each equals its formula with IEEE square root and division."""
+    from livereplay.learners.sequence import _layer_norm, _softmax
+    from livereplay.learners.tf_common import tensorflow
+
+    tf = tensorflow()
+    x = np.random.default_rng(0).standard_normal((4000, 24, 32)).astype(np.float32)
+    mean, variance = (m.numpy() for m in tf.nn.moments(tf.constant(x), axes=[-1], keepdims=True))
+    expected = (x - mean) / np.sqrt(variance + np.float32(1e-6))
+    np.testing.assert_array_equal(tf.function(_layer_norm)(x).numpy(), expected)
+    logits = x[:, 0, :24]
+    e = tf.exp(logits - tf.reduce_max(logits, axis=-1, keepdims=True))
+    np.testing.assert_array_equal(tf.function(_softmax)(logits).numpy(),
+                                  e.numpy() / tf.reduce_sum(e, axis=-1, keepdims=True).numpy())
