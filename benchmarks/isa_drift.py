@@ -4,8 +4,11 @@ sample under three x86-64 profiles, in separate processes, and their ranks compa
 NumPy picks SIMD kernels at run time from the CPU's features, and so do OpenBLAS (NumPy's
 matrix products) and oneDNN (TensorFlow's matrix products); the rest of TensorFlow's CPU kernels
 are compiled once for the wheel's instruction set. livereplay caps oneDNN at AVX
-(``ONEDNN_MAX_CPU_ISA``, see ``livereplay.learners.tf_common``). This script emulates other
-x86-64 CPUs on the machine it runs on by switching features off:
+(``ONEDNN_MAX_CPU_ISA``, see ``livereplay.learners.tf_common``). What no feature switch can
+emulate is another maker's CPU: approximate instructions (the reciprocals behind TensorFlow's
+rsqrt and softmax, which the learners avoid) and cache sizes differ there, so a check across
+makers is ``benchmarks/rank_digests.py`` run on a machine of each and compared. This script
+emulates other x86-64 CPUs on the machine it runs on by switching features off:
 
 - ``native``: everything the CPU has (AVX-512 where present);
 - ``avx2``: NumPy without its AVX-512 kernels, OpenBLAS's Haswell kernels (a 2013-2020 CPU);
