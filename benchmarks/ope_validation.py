@@ -55,9 +55,11 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=1, help="days simulated (default 1)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument("--loggers",
-                        default="pop/softmax:0.5,repeat/epsilon:0.3,random/epsilon:1.0",
+                        default="pop/softmax:0.5,repeat/epsilon:0.3,random/epsilon:1.0,"
+                                "liverec/softmax:0.5",
                         help="logging policies, LEARNER/EXPLORE, comma-separated")
-    parser.add_argument("--targets", default="pop,repeat,mf", help="target learners (greedy)")
+    parser.add_argument("--targets", default="pop,repeat,mf,liverec",
+                        help="target learners (greedy)")
     parser.add_argument("--switch-threshold", type=float, default=10.0)
     parser.add_argument("--resamples", type=int, default=200,
                         help="bootstrap resamples behind each interval")
