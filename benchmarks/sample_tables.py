@@ -7,8 +7,8 @@ docs/assets/sample_span.png.
 
 ``--check`` (what the test suite runs) recomputes every table and fails where a checked-in
 one differs. A run gives the same bytes on every run on one machine, and the NumPy learners'
-on every x86-64 machine; the TensorFlow learners' online training amplifies the last bits
-their matrix products round differently on another CPU model, so on a machine other than the
+on every x86-64 machine; the TensorFlow learners' online training amplifies any last bit a
+TensorFlow kernel rounds differently on another CPU model, so on a machine other than the
 one that wrote the tables their figures are checked to lie within the checked-in 95% interval
 (see docs/reproducibility.md), their half-widths to within a quarter, and their stars are not
 compared. Every other line must be the same text.

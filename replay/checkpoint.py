@@ -50,13 +50,14 @@ def _new_hash() -> Any:
     return hashlib.blake2b(digest_size=DIGEST_SIZE)
 
 
-def _copy(source: BinaryIO, target: BinaryIO) -> bytes:
-    """Copy ``source`` from its start to ``target`` a block at a time; the copy's digest."""
+def _digest(source: BinaryIO, target: BinaryIO | None = None) -> bytes:
+    """The digest of ``source`` from where it stands to its end, read a block at a time and
+    written to ``target`` as it goes (if given)."""
     digest, block = _new_hash(), memoryview(bytearray(BLOCK))
-    source.seek(0)
     while size := source.readinto(block):
         digest.update(block[:size])
-        target.write(block[:size])
+        if target is not None:
+            target.write(block[:size])
     return digest.digest()
 
 
@@ -83,8 +84,9 @@ class _Pickler(pickle.Pickler):
             return None
         name = f"{self.path.name}-{len(self.copied)}"
         temporary = self.path.with_name(f".{name}.tmp")
+        obj.seek(0)
         with open(temporary, "wb") as copy:
-            digest = _copy(obj, copy)
+            digest = _digest(obj, copy)
             copy.flush()
             os.fsync(copy.fileno())
         obj.seek(0, 2)
@@ -104,7 +106,7 @@ class _Unpickler(pickle.Unpickler):
         restored = tempfile.TemporaryFile(prefix="livereplay-restored-")
         try:
             with open(self.folder / name, "rb") as copy:
-                if _copy(copy, restored) != digest:
+                if _digest(copy, restored) != digest:
                     raise pickle.UnpicklingError(f"{name} is truncated or corrupted")
         except OSError as error:
             raise pickle.UnpicklingError(f"{name}: {error.strerror or error}") from None
@@ -246,10 +248,7 @@ class Checkpointer:
     def _damage(f: BinaryIO) -> str | None:
         """What is wrong with an open checkpoint file, None if its checksum holds."""
         head, digest = f.read(len(MAGIC)), f.read(DIGEST_SIZE)
-        actual, block = _new_hash(), memoryview(bytearray(BLOCK))
-        while size := f.readinto(block):
-            actual.update(block[:size])
-        if head != MAGIC or actual.digest() != digest:
+        if head != MAGIC or _digest(f) != digest:
             return "truncated or corrupted (checksum mismatch)"
         return None
 

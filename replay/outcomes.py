@@ -93,9 +93,7 @@ class Outcomes:
         that a checkpoint never reads the spilled events back into memory)."""
         for file in self.files:
             file.flush()
-        return {"spill_events": self.spill_events, "dtypes": self.dtypes,
-                "parts": self.parts, "held": self.held, "files": self.files,
-                "spilled": self.spilled}
+        return self.__dict__
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
