@@ -237,20 +237,58 @@ def top_k(scores: Scores, k: int, rng: np.random.Generator,
 
 
 def _dense_top_k(scores: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """:func:`top_k` of a dense block, in one partition of it: rows whose k-th score is tied
-    with a column left out (where the tie must be broken at random) go through
-    :func:`_top_k_random_ties`, the others are sorted best first among their k columns."""
-    n_columns = scores.shape[1]
+    """:func:`top_k` of a dense block: rows whose k-th score is tied with a column left out
+    (where the tie must be broken at random) go through :func:`_top_k_random_ties`, the
+    others are sorted best first (equal scores by column) among their k columns. A row is
+    searched among its :func:`_contenders` where they are known, else whole."""
+    n_rows, n_columns = scores.shape
     k = min(k, n_columns)
-    top = np.argpartition(scores, n_columns - k, axis=1)[:, n_columns - k:]
-    top_scores = np.take_along_axis(scores, top, 1)
-    kth = top_scores.min(axis=1, keepdims=True)
-    tied = (scores == kth).sum(axis=1) > (top_scores == kth).sum(axis=1)
+    top = np.empty((n_rows, k), np.int64)
+    top_scores = np.empty((n_rows, k))
+    tied = np.empty(n_rows, bool)
+    narrowed, contenders = _contenders(scores, k)
+    for rows, columns in ((np.flatnonzero(narrowed), contenders),
+                          (np.flatnonzero(~narrowed), None)):
+        if not len(rows):
+            continue
+        block = scores[rows] if columns is None else scores[rows[:, None], columns]
+        local = np.argpartition(block, block.shape[1] - k, axis=1)[:, block.shape[1] - k:]
+        best = np.take_along_axis(block, local, 1)
+        top[rows] = local if columns is None else np.take_along_axis(columns, local, 1)
+        top_scores[rows] = best
+        kth = best.min(axis=1, keepdims=True)
+        tied[rows] = (block == kth).sum(axis=1) > (best == kth).sum(axis=1)
     if tied.any():
         tied_scores = scores[tied]
         top[tied] = _top_k_random_ties(tied_scores, k, rng)
         top_scores[tied] = np.take_along_axis(tied_scores, top[tied], 1)
-    return np.take_along_axis(top, np.argsort(-top_scores, axis=1, kind="stable"), 1)
+    return np.take_along_axis(top, np.lexsort((top, -top_scores), axis=-1), 1)
+
+
+def _contenders(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows are narrowed, and for those, (rows, W) columns holding their k highest
+    scores and every column tied with the k-th.
+
+    The columns are cut into 8k blocks (the last columns, short of a block, are always
+    kept). The k blocks of highest maxima hold k distinct scores, so their lowest maximum
+    is at most the row's k-th score, and every column scoring that much lies in one of
+    them, unless another block's maximum equals it: such a row (wide ties) is not narrowed.
+    Finding the maxima is one pass over the block, and the partition then runs over k
+    blocks instead of the whole row."""
+    n_rows, n_columns = scores.shape
+    n_blocks = min(8 * k, n_columns // 8)  # blocks of 8 columns or more
+    if n_blocks <= k:
+        return np.zeros(n_rows, bool), np.empty((0, 0), np.int64)
+    size = n_columns // n_blocks
+    maxima = np.maximum.reduceat(scores[:, : n_blocks * size], np.arange(n_blocks) * size,
+                                 axis=1)
+    best = np.argpartition(maxima, n_blocks - k, axis=1)[:, n_blocks - k:]
+    bound = np.take_along_axis(maxima, best, 1).min(axis=1, keepdims=True)
+    narrowed = (maxima >= bound).sum(axis=1) == k
+    inside = (best[narrowed, :, None] * size + np.arange(size)).reshape(-1, k * size)
+    tail = np.broadcast_to(np.arange(n_blocks * size, n_columns), (len(inside),
+                                                                  n_columns - n_blocks * size))
+    return narrowed, np.hstack([inside, tail])
 
 
 def _top_k_random_ties(scores: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:

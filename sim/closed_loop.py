@@ -9,7 +9,8 @@ user's own affinity -- taste and familiarity -- for what is shown, and with its 
 slate); a user who ignores it chooses as usual. The learner is updated step by step exactly
 as in replay: ``reset()`` once, then ``observe(revealer.reveal(t, ...))`` with the rows that
 started at each step, and it scores with what was revealed through the previous step.
-Without a learner (policy ``none``) the slates are empty: users choose as in open loop.
+Without a learner (policy ``none``) the slates are empty: users choose as in open loop. The
+:class:`~livereplay.sim.oracle.Oracle` is handed the platform, whose choice model it reads.
 
 A run reports the feedback metrics of :mod:`livereplay.sim.feedback` (acceptance, watch time,
 new-streamer share, concentration, diversity, each per day too). :class:`PolicySummary`
@@ -43,6 +44,7 @@ from livereplay.reveal import Revealer
 
 from .explore import Exploration
 from .feedback import Exposure, Feedback, SlateRecords, feedback
+from .oracle import Oracle
 from .presets import SimParams
 from .world import Platform, SimulatedLog, simulate
 
@@ -85,6 +87,8 @@ class LearnerSlate:
 
     def attach(self, platform: Platform) -> None:
         self.platform = platform
+        if isinstance(self.learner, Oracle):
+            self.learner.attach(platform)
 
     def recommend(self, users: np.ndarray, live: np.ndarray, t: int) -> np.ndarray:
         """An (len(users), k) array of streamers of ``live`` to show each user at step ``t``

@@ -61,6 +61,7 @@ import pyarrow.csv as pacsv
 import simpy
 from tqdm.auto import tqdm
 
+from livereplay.arrays import positions
 from livereplay.data import COLUMNS, STEPS_PER_DAY, Log
 from livereplay.schedule import Schedule, schedule_path, write_schedule
 
@@ -470,11 +471,32 @@ class Platform:
         :meth:`accept_from_slate`."""
         p = self.params
         familiarity = self.favourites.counts(np.repeat(users, shown.shape[1]), shown.ravel())
-        utility = (p.accept_taste * self.taste(users, shown)
-                   + p.accept_familiarity * np.log1p(familiarity.reshape(shown.shape))
-                   + p.accept_popularity * np.log(self.streamers.popularity[shown])
+        utility = (self._affinity(self.taste(users, shown), familiarity.reshape(shown.shape),
+                                  shown)
                    - p.accept_position * np.log1p(np.arange(shown.shape[1])))
         return np.column_stack([np.full(len(users), p.accept_outside), utility])
+
+    def slate_affinity(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """(n, C): each user's utility, now, of taking each of the sorted ``candidates`` from
+        a slate, before the term of its place (:meth:`choice_utilities`); the slate of the
+        k highest, best first, is the one each user most likely accepts
+        (:class:`livereplay.sim.oracle.Oracle`)."""
+        taste = self.users.factors[users] @ self.streamers.factors[candidates].T
+        affinity = self._affinity(taste, 0, candidates[None, :])  # as if never watched
+        owner, streamer, rows = self.favourites.of_users(users)
+        column = positions(candidates, streamer)
+        held = column >= 0
+        affinity[owner[held], column[held]] += self.params.accept_familiarity * np.log1p(
+            rows[held])
+        return affinity
+
+    def _affinity(self, taste: np.ndarray, familiarity: np.ndarray | int,
+                  streamers: np.ndarray) -> np.ndarray:
+        """The choice model's utility of taking ``streamers`` from a slate, before the place:
+        taste, familiarity (past rows of the pair) and popularity, by their weights."""
+        p = self.params
+        return (p.accept_taste * taste + p.accept_familiarity * np.log1p(familiarity)
+                + p.accept_popularity * np.log(self.streamers.popularity[streamers]))
 
     def choice_probabilities(self, users: np.ndarray, shown: np.ndarray) -> np.ndarray:
         """(n, 1 + k): the exact probability that each user, shown the slate ``shown`` (n, k)

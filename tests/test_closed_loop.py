@@ -14,11 +14,12 @@ from livereplay.errors import ReplayError
 from livereplay.ranking import top_k
 from livereplay.app.simulate import add_simulate_arguments, run_simulate
 from livereplay.app.closed_loop import run_policies
-from livereplay.sim.closed_loop import run_closed_loop, t_interval
+from livereplay.sim.closed_loop import LearnerSlate, run_closed_loop, t_interval
 from livereplay.sim.feedback import Exposure, feedback, gini
+from livereplay.sim.oracle import Oracle
 from livereplay.sim.population import Broadcasts
 from livereplay.sim.presets import preset
-from livereplay.sim.world import SimulatedLog, simulate
+from livereplay.sim.world import Platform, SimulatedLog, simulate
 
 
 def cli(*argv: str) -> int:
@@ -157,6 +158,11 @@ def test_cli_with_one_seed_prints_no_interval(capsys):
     (("--policy", "pop", "--plots", "no/such/dir"), "--plots .*no such directory"),
     (("--out", "x.csv", "--seeds", "2"), "for the closed loop"),
     (("--out", "x.csv", "--plots", "plots"), "for the closed loop"),
+    (("--policy", "none/softmax:1"), "none shows no slate to explore"),
+    (("--policy", "pop/soft:1"), "expected greedy, epsilon:E or softmax:TAU"),
+    (("--policy", "pop/epsilon:2"), "E must lie in"),
+    (("--policy", "pop/softmax:1", "--explore", "softmax:1", "--feedback", "fb"),
+     "already says how it explores"),
 ])
 def test_bad_closed_loop_arguments_are_one_line_errors(argv, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -175,3 +181,35 @@ def test_the_choice_model_separates_policies_that_know_the_user():
     for better, worse in (("pop", "random"), ("repeat", "pop")):
         difference, half = summaries[better].difference("acceptance", summaries[worse])
         assert difference - half > 0, (better, worse, difference, half)
+
+
+def test_no_slate_of_the_live_streamers_is_accepted_more_often_than_the_oracles():
+    """After a day of the tiny world in closed loop, each user's chance to accept the
+    oracle's slate is at least that of its slate reordered, of the k streamers it scores
+    next, and of random slates; and a seeded sweep ranks it first in acceptance."""
+    params = preset("tiny", n_steps=144)
+    k = params.slate_size
+    oracle = Oracle()
+    platform = Platform(params, seed=1, slate=LearnerSlate(oracle, k, Exposure(
+        params.n_streamers, params.n_steps)))
+    platform.run()
+    live = np.sort(platform.on_air.live(params.n_steps - 1, platform.streamers.popularity).ids)
+    users = np.arange(0, params.n_users, 3)
+    affinity = oracle.score(users, live, params.n_steps - 1)
+    order = np.argsort(-affinity, axis=1, kind="stable")
+    best = live[order[:, :k]]
+    accepted = 1 - platform.choice_probabilities(users, best)[:, 0]
+    rng = np.random.default_rng(0)
+    others = [best[:, ::-1], live[order[:, k:2 * k]],
+              *(live[np.argsort(rng.random((len(users), len(live))), axis=1)[:, :k]]
+                for _ in range(20))]
+    for slate in others:
+        assert (1 - platform.choice_probabilities(users, slate)[:, 0] <= accepted + 1e-12).all()
+    summaries = run_policies(params, ["repeat", "oracle", "pop/epsilon:0.2"], [0])
+    acceptance = {s.policy: s.overall("acceptance")[0] for s in summaries}
+    assert acceptance["oracle"] > max(acceptance["repeat"], acceptance["pop/epsilon:0.2"])
+
+
+def test_the_oracle_scores_only_inside_the_closed_loop():
+    with pytest.raises(RuntimeError, match="only inside the simulator's closed loop"):
+        Oracle().score(np.arange(2), np.arange(3), 0)

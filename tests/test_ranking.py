@@ -33,6 +33,36 @@ def test_top_k_shows_the_k_best_best_first(scores, k, seed):
     np.testing.assert_array_equal(shown, top_k(scores, k, np.random.default_rng(seed)))
 
 
+@pytest.mark.parametrize("kind", ["normal", "few values", "mostly zero"])
+@pytest.mark.parametrize("k", [1, 4, 10, 40])
+def test_top_k_of_wide_rows_is_the_k_best_by_score_then_column(kind, k):
+    """Rows wide enough to be narrowed to their contenders before the partition: the k
+    best, best first, equal scores by column unless the k-th is tied with a column left
+    out (then at random)."""
+    rng = np.random.default_rng(k)
+    shape = (60, 997)
+    scores = {"normal": rng.normal(size=shape),
+              "few values": rng.integers(0, 4, shape).astype(float),
+              "mostly zero": np.where(rng.random(shape) < 0.97, 0.0, rng.normal(size=shape))}[kind]
+    scores[::7, ::3] = -np.inf
+    shown = top_k(scores, k, np.random.default_rng(0))
+    for row, columns in zip(scores, shown):
+        picked = row[columns]
+        assert len(set(columns)) == k and (np.diff(picked) <= 0).all()
+        assert np.delete(row, columns).max() <= picked.min()
+        if (row == picked[-1]).sum() == (picked == picked[-1]).sum():  # no tie left out
+            np.testing.assert_array_equal(columns, np.lexsort((np.arange(len(row)), -row))[:k])
+
+
+def test_a_best_score_tied_across_a_wide_row_is_drawn_among_all_its_columns():
+    rows = np.tile(np.linspace(0, 0.5, 800), (3000, 1))
+    best = np.arange(5, 800, 80)  # one column in each of ten blocks
+    rows[:, best] = 1.0
+    shown = top_k(rows, 1, np.random.default_rng(0))[:, 0]
+    assert set(shown.tolist()) == set(best.tolist())
+    assert np.bincount(shown)[best].min() > 200  # about 300 each
+
+
 def test_ties_are_broken_at_random_not_by_position():
     constant = np.zeros((2000, 50))
     shown = top_k(constant, 1, np.random.default_rng(0))[:, 0]

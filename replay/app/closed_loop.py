@@ -1,6 +1,8 @@
 """Closed-loop sweeps: policies x seeds in the simulator, their tables, JSON and drift plot.
 
-A policy is a learner name (built by the registry) or ``none`` (no slates). Each seed gives
+A policy is a learner name (built by the registry), optionally with an exploration policy
+that draws its slates at random (``mf/softmax:0.5``), ``oracle`` (the slates the simulator's
+choice model rates best, :mod:`livereplay.sim.oracle`) or ``none`` (no slates). Each seed gives
 every policy the same world (streamers, schedules, arrivals: common random numbers), and each
 metric is reported as its mean over seeds with a 95% t-interval; one run is
 :func:`livereplay.sim.closed_loop.run_closed_loop`.
@@ -21,9 +23,13 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from livereplay.contract import Learner
+from livereplay.errors import ReplayError
 from livereplay.intervals import LEVEL
 from livereplay.learners.registry import make_learner
 from livereplay.sim.closed_loop import ClosedLoopReport, PolicySummary, run_closed_loop
+from livereplay.sim.explore import Exploration, parse_exploration
+from livereplay.sim.oracle import Oracle
 from livereplay.sim.feedback import METRICS
 from livereplay.sim.presets import SimParams
 
@@ -59,11 +65,29 @@ def run_policies(params: SimParams, policies: list[str], seeds: list[int], *, jo
             for policy in policies]
 
 
+def make_policy(policy: str, seed: int) -> tuple[Learner | None, Exploration | None]:
+    """The learner (None for ``none``) and exploration (None: greedy) of a closed-loop
+    policy ``NAME[/EXPLORE]``; NAME is a learner (or ``module:Class``), ``oracle`` or
+    ``none``, EXPLORE ``epsilon:E`` or ``softmax:TAU`` (:mod:`livereplay.sim.explore`).
+
+    >>> make_policy("pop/softmax:0.5", seed=0)
+    (Popularity(seed=0), Exploration(kind='softmax', value=0.5, draws=32))
+    """
+    name, _, explore = policy.partition("/")
+    exploration = parse_exploration(explore) if explore else None
+    if name == "none":
+        if explore:
+            raise ReplayError(f"--policy {policy}: none shows no slate to explore")
+        return None, None
+    return (Oracle() if name == "oracle" else make_learner(name, seed=seed)), exploration
+
+
 def _policy_run(params: SimParams, policy: str, seed: int,
                 progress: bool = False) -> ClosedLoopReport:
-    """One closed-loop run of ``policy`` (``none``: no slate) with ``seed``."""
-    learner = None if policy == "none" else make_learner(policy, seed=seed)
-    return run_closed_loop(params, learner, seed, name=policy, progress=progress)[0]
+    """One closed-loop run of ``policy`` (:func:`make_policy`) with ``seed``."""
+    learner, exploration = make_policy(policy, seed)
+    return run_closed_loop(params, learner, seed, name=policy, progress=progress,
+                           exploration=exploration)[0]
 
 
 def _estimate(mean: float, half: float, digits: int = 3) -> str:

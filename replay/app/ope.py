@@ -48,6 +48,8 @@ from livereplay.sim.explore import DRAWS, parse_exploration
 from livereplay.sim.feedback import SlateRecords, write_feedback
 from livereplay.sim.presets import SimParams
 
+from .closed_loop import make_policy
+
 #: Slates drawn from the target at each record for the reward model's expectation.
 TARGET_DRAWS = 16
 
@@ -114,7 +116,7 @@ def log_feedback(params: SimParams, policy: str, folder: str | Path, *, seed: in
     params
         The simulated world.
     policy
-        The logging learner's name.
+        The logging learner's name (or ``oracle``: :func:`~livereplay.app.closed_loop.make_policy`).
     folder
         Where the feedback folder goes (created if missing).
     seed
@@ -136,7 +138,7 @@ def log_feedback(params: SimParams, policy: str, folder: str | Path, *, seed: in
     """
     exploration = parse_exploration(explore, draws=draws)
     records = SlateRecords(probe)
-    report, simulated = run_closed_loop(params, make_learner(policy, seed=seed), seed,
+    report, simulated = run_closed_loop(params, make_policy(policy, seed)[0], seed,
                                         name=policy, progress=progress,
                                         exploration=exploration, records=records)
     write_feedback(folder, simulated, records, {

@@ -62,9 +62,12 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the log here (headerless user,stream,streamer,start,stop)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a parameter of the preset (repeatable)")
-    parser.add_argument("--policy", action="append", default=[], metavar="LEARNER",
-                        help="run this learner in closed loop (repeatable to compare; "
-                             "'none' for no recommendations); the slate size is slate_size")
+    parser.add_argument("--policy", action="append", default=[], metavar="LEARNER[/EXPLORE]",
+                        help="run this learner in closed loop (repeatable to compare), its "
+                             "slates drawn at random with /epsilon:E or /softmax:TAU (e.g. "
+                             "mf/softmax:0.5); 'oracle' for the slates the simulator's choice "
+                             "model rates best, 'none' for no recommendations; the slate size "
+                             "is slate_size")
     parser.add_argument("--seeds", type=int, default=1, metavar="N",
                         help="closed loop: run every policy with the N seeds --seed, --seed+1, "
                              "...; a seed gives every policy the same world; tables show the "
@@ -129,28 +132,28 @@ def run_policies_from_arguments(args: argparse.Namespace, params: SimParams,
     ``--json`` and (one policy, one seed) the log to ``--out``; returns the log's summary
     if written."""
     check_closed_loop_arguments(args)
-    from livereplay.learners.registry import make_learner
     from livereplay.sim.calibration import format_table
     from livereplay.sim.closed_loop import PolicySummary, run_closed_loop
 
-    from .closed_loop import (difference_rows, drift_rows, plot_drift, run_policies,
-                              summary_rows, write_json)
+    from .closed_loop import (difference_rows, drift_rows, make_policy, plot_drift,
+                              run_policies, summary_rows, write_json)
 
-    for policy in set(args.policy) - {"none"}:
-        make_learner(policy, seed=args.seed)  # an unknown learner fails before any run
+    for policy in set(args.policy):
+        make_policy(policy, seed=args.seed)  # an unknown policy fails before any run
     seeds = list(range(args.seed, args.seed + args.seeds))
     written = None
     if args.feedback:
         from .ope import log_feedback
 
-        report = log_feedback(params, args.policy[0], args.feedback, seed=args.seed,
-                              explore=args.explore, progress=progress)[1]
+        name, _, explore = args.policy[0].partition("/")
+        report = log_feedback(params, name, args.feedback, seed=args.seed,
+                              explore=args.explore or explore or None, progress=progress)[1]
         summaries = [PolicySummary(args.policy[0], [report])]
     elif args.out:
         policy = args.policy[0]
-        learner = None if policy == "none" else make_learner(policy, seed=args.seed)
+        learner, exploration = make_policy(policy, seed=args.seed)
         report, simulated = run_closed_loop(params, learner, args.seed, name=policy,
-                                            progress=progress)
+                                            progress=progress, exploration=exploration)
         simulated.write_csv(args.out)
         summaries, written = [PolicySummary(policy, [report])], simulated.summary()
     else:
@@ -184,7 +187,11 @@ def check_closed_loop_arguments(args: argparse.Namespace) -> None:
         raise ReplayError("--feedback records a single run of a learner, its log included: "
                           "give one --policy other than none, one seed and no --out")
     if args.explore and not args.feedback:
-        raise ReplayError("--explore draws the slates of a --feedback run: give --feedback DIR")
+        raise ReplayError("--explore draws the slates of a --feedback run: give --feedback DIR "
+                          "(or a policy LEARNER/EXPLORE, such as mf/softmax:0.5)")
+    if args.explore and "/" in args.policy[0]:
+        raise ReplayError(f"--policy {args.policy[0]} already says how it explores: "
+                          "drop --explore")
     if args.explore:
         from livereplay.sim.explore import parse_exploration
 
