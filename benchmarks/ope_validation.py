@@ -15,9 +15,11 @@ Two truths:
   acceptance per shown slate), and the gap between the two truths (what evaluating on the
   logging policy's moments, where users and their pasts were shaped by it, misses).
 
-Printed per logging policy and target: both truths, then each estimator's mean relative
-error against the one-step truth over seeds and the share of seeds whose interval covers it.
-The table goes into docs/ope.md (block ``table: ope``) unless --no-write.
+Printed per logging policy and target: both truths, the effective share of the places'
+weights (:func:`livereplay.ope.effective_share`: near 0 when a few places carry the weighted
+estimators), then each estimator's mean relative error against the one-step truth over seeds
+and the share of seeds whose interval covers it. The table goes into docs/ope.md (block
+``measured: ope``) unless --no-write.
 
     python benchmarks/ope_validation.py                       # the docs' table (minutes)
     python benchmarks/ope_validation.py --help                # every option
@@ -81,7 +83,7 @@ def main() -> None:
         .feedback.overall["acceptance"] for target in targets for seed in seeds}
     rows = []
     for learner, explore in loggers:
-        found = {target: {"truth": [], "closed": [], **{e: [] for e in ESTIMATORS}}
+        found = {target: {"truth": [], "closed": [], "share": [], **{e: [] for e in ESTIMATORS}}
                  for target in targets}
         for seed in seeds:
             folder = work / f"{learner}-{explore.replace(':', '')}-{seed}"
@@ -99,6 +101,7 @@ def main() -> None:
                 truth = float(accepted[:, i * m:(i + 1) * m].mean())
                 found[target]["truth"].append(truth)
                 found[target]["closed"].append(closed_loop[target, seed])
+                found[target]["share"].append(reports[target].effective_share)
                 for name, values in reports[target].estimates.items():
                     e = values["acceptance"]
                     found[target][name].append((abs(e.value - truth) / truth, e.covers(truth)))
@@ -109,15 +112,17 @@ def main() -> None:
                 errors, covered = zip(*found[target][name])
                 cells.append(f"{100 * np.mean(errors):.1f}% ({np.mean(covered):.0%})")
             rows.append((f"`{learner}` {explore}", f"`{target}`", f"{truth:.4f}",
-                         f"{closed:.4f}", f"{closed - truth:+.4f}", *cells))
+                         f"{closed:.4f}", f"{closed - truth:+.4f}",
+                         f"{np.mean(found[target]['share']):.3f}", *cells))
             print(" | ".join(rows[-1]), flush=True)
     header = ("logging policy", "target", "one-step truth", "closed-loop truth", "gap",
-              *ESTIMATORS)
+              "effective share", *ESTIMATORS)
     table = markdown_table(header, rows)
     caption = (f"Acceptance per shown slate of each greedy target, valued from each logging "
                f"policy's feedback in the `{args.preset}` world over {args.days} "
                f"day{'s' * (args.days != 1)}, seeds "
-               f"{args.seeds}: the truths (means over seeds), then each estimator's mean "
+               f"{args.seeds}: the truths and the effective share of the places' weights "
+               f"(means over seeds), then each estimator's mean "
                f"relative error against the one-step truth and, in brackets, the share of "
                f"seeds whose 95% interval ({args.resamples} resamples) covers it; switch-dr "
                f"with threshold {args.switch_threshold:g}. " + provenance(

@@ -287,6 +287,25 @@ def independent_weights(logged: LoggedSlates, target: TargetProbabilities) -> np
     return np.where(logged.valid, weights, 0.0)
 
 
+def effective_share(logged: LoggedSlates, target: TargetProbabilities) -> float:
+    """Kish's effective sample size of the places' weights over the number of places,
+    ``(sum w)^2 / (n sum w^2)`` in [0, 1]: 1 when Q puts each logged streamer at its place
+    as often as P did, near 0 when a few places carry the weighted estimators (ips, snips,
+    dr), whose intervals are then wide and whose errors large; 0 when Q never shows what P
+    showed.
+
+    >>> logged = LoggedSlates.from_columns(
+    ...     step=[0, 0], user=[0, 1], live=[[3, 4], [3, 4]], slate=[[3], [4]],
+    ...     propensity=[0.5, 0.5], position_propensity=[[0.5], [0.5]], taken=[3, -1],
+    ...     watch=[1, 0])
+    >>> effective_share(logged, TargetProbabilities(np.ones(2), np.array([[1.0], [0.0]])))
+    0.5
+    """
+    weights = independent_weights(logged, target)[logged.valid]
+    squares = float((weights ** 2).sum())
+    return float(weights.sum() ** 2 / (len(weights) * squares)) if squares else 0.0
+
+
 def place_rewards(logged: LoggedSlates) -> dict[str, np.ndarray]:
     """(N, k) per reward: the record's reward at the place of the taken streamer, 0 elsewhere."""
     at = logged.taken_position[:, None] == np.arange(logged.slate.shape[1])[None, :]

@@ -100,6 +100,9 @@ def test_ips_with_the_logging_policy_as_target_is_the_logged_mean(tmp_path):
         assert report.estimates["snips"][reward].value == pytest.approx(
             report.logged[reward].value)
     assert report.n_records > 100 and 0 < report.logged["acceptance"].value < 1
+    assert report.effective_share == pytest.approx(1.0)  # every weight is 1
+    greedy = evaluate(tmp_path, "repeat", seed=2, resamples=50)
+    assert 0 < greedy.effective_share < 0.5  # weights 0 or 1 / P's, on a few places
 
 
 def synthetic_log(rng: np.random.Generator, n_records: int, k: int, logging: Exploration,

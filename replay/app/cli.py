@@ -354,6 +354,7 @@ def cmd_ope(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{args.policy} ({report.explore}) from {report.n_records:,} slates of "
               f"{report.logging.get('policy', '?')} ({report.logging.get('explore', '?')}); "
+              f"effective share of the places' weights {report.effective_share:.3f}; "
               "95% intervals, users resampled")
         print(markdown_table(*report.rows()))
     return 0

@@ -39,8 +39,8 @@ from livereplay.errors import ReplayError
 from livereplay.learners.registry import make_learner
 from livereplay.ope import (ESTIMATORS, LOG, REWARDS, Estimate, FeedbackError, LoggedSlates,
                             RewardPredictions, TargetProbabilities, choice_model_probabilities,
-                            estimate, fit_choice_model, fit_watch_model, mean_estimate,
-                            predict_watch, read_feedback)
+                            effective_share, estimate, fit_choice_model, fit_watch_model,
+                            mean_estimate, predict_watch, read_feedback)
 from livereplay.ranking import scores_in_chunks
 from livereplay.reveal import Revealer
 from livereplay.sim.closed_loop import ClosedLoopReport, run_closed_loop
@@ -79,6 +79,7 @@ class OpeReport:
     logged: dict[str, Estimate]
     estimates: dict[str, dict[str, Estimate]]
     replay: TargetReplay
+    effective_share: float
 
     def rows(self) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
         """Header and rows of the table: the logging policy's observed values, then each
@@ -98,7 +99,7 @@ class OpeReport:
             return {"value": e.value, "low": e.low, "high": e.high}
 
         return {"policy": self.policy, "explore": self.explore, "records": self.n_records,
-                "logging": self.logging,
+                "logging": self.logging, "effective_share": self.effective_share,
                 "logged": {r: as_dict(e) for r, e in self.logged.items()},
                 "estimates": {name: {r: as_dict(e) for r, e in values.items()}
                               for name, values in self.estimates.items()}}
@@ -294,7 +295,8 @@ def evaluate(folder: str | Path, policy: str, *, explore: str | None = None,
                      for name, value in logged.rewards().items()}
     return OpeReport(policy=policy, explore=str(parse_exploration(explore)),
                      n_records=len(logged.step), logging=logged.metadata, logged=logged_values,
-                     estimates=estimates, replay=replayed)
+                     estimates=estimates, replay=replayed,
+                     effective_share=effective_share(logged, replayed.probabilities))
 
 
 def write_json(report: OpeReport, path: str | Path) -> None:
